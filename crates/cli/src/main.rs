@@ -1,0 +1,3 @@
+//! The `ocean` command-line tool.
+
+fn main() {}

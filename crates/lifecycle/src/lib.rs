@@ -1,0 +1,2 @@
+//! Ocean's runtime: startup, the resync engine, reconciliation, event listeners and the HTTP
+//! server.

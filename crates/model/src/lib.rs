@@ -1,6 +1,9 @@
 //! The shared vocabulary of Ocean: the [`Entity`] a mapping produces and Port stores, and the
 //! [`EntityKey`] that says when two entities are the same one.
 //!
+//! It also holds [`Secret`], the wrapper every credential travels in so that it never reaches a
+//! log line, an error message or a `Debug` dump.
+//!
 //! These are plain data types. The mapping engine builds them, the Port client puts them on the
 //! wire, the lifecycle keeps their keys for reconciliation. Nothing here does I/O or evaluates JQ.
 
@@ -21,13 +24,25 @@ pub struct Entity {
     /// The blueprint the entity belongs to.
     pub blueprint: Value,
     /// The title, when the mapping has one.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub title: Option<Value>,
     /// The icon (a string or null), when the mapping has one.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub icon: Option<Value>,
     /// The owning team(s): a string, a list, a search query object or null.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub team: Option<Value>,
     /// Property values by property name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,12 +108,18 @@ pub struct EntityKey {
 impl EntityKey {
     /// Builds the key of an entity from its blueprint and identifier values.
     pub fn new(blueprint: &Value, identifier: &Value) -> Self {
-        EntityKey { blueprint: normalise(blueprint), identifier: normalise(identifier) }
+        EntityKey {
+            blueprint: normalise(blueprint),
+            identifier: normalise(identifier),
+        }
     }
 
     /// Builds the key from plain strings, as Port returns them.
     pub fn from_strs(blueprint: impl Into<String>, identifier: impl Into<String>) -> Self {
-        EntityKey { blueprint: blueprint.into(), identifier: identifier.into() }
+        EntityKey {
+            blueprint: blueprint.into(),
+            identifier: identifier.into(),
+        }
     }
 }
 
@@ -130,13 +151,65 @@ fn sorted_json(value: &Value) -> String {
             Value::Object(map) => {
                 let mut entries: Vec<_> = map.iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sort(v))).collect())
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sort(v)))
+                        .collect(),
+                )
             }
             Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
             other => other.clone(),
         }
     }
     sort(value).to_string()
+}
+
+/// A credential (Port client secret, API token, webhook secret): readable on purpose through
+/// [`Secret::expose`], never through `Debug`, `Display` or serialisation.
+///
+/// It deliberately implements neither `Display` nor `Serialize`, so a secret cannot end up in a
+/// formatted message or a JSON document without an explicit `expose()` at the call site.
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The text shown instead of a secret wherever one would be printed.
+    pub const REDACTED: &'static str = "[REDACTED]";
+
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The credential itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the credential is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(Self::REDACTED)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -158,17 +231,36 @@ mod tests {
     }
 
     #[test]
+    fn secrets_do_not_debug_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "[REDACTED]");
+        assert_eq!(s.expose(), "hunter2");
+        let parsed: Secret = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(parsed.expose(), "abc");
+    }
+
+    #[test]
     fn keys_normalise_identifiers() {
-        assert_eq!(EntityKey::new(&json!("svc"), &json!("a")), EntityKey::from_strs("svc", "a"));
+        assert_eq!(
+            EntityKey::new(&json!("svc"), &json!("a")),
+            EntityKey::from_strs("svc", "a")
+        );
         assert_eq!(EntityKey::new(&json!("svc"), &json!(42)).identifier, "42");
         let q1 = json!({"rules": [{"value": "x", "property": "p"}], "combinator": "and"});
         let q2 = json!({"combinator": "and", "rules": [{"property": "p", "value": "x"}]});
-        assert_eq!(EntityKey::new(&json!("b"), &q1), EntityKey::new(&json!("b"), &q2));
+        assert_eq!(
+            EntityKey::new(&json!("b"), &q1),
+            EntityKey::new(&json!("b"), &q2)
+        );
     }
 
     #[test]
     fn search_relations_are_detected_on_values() {
-        let mut e = Entity { identifier: json!("a"), blueprint: json!("b"), ..Entity::default() };
+        let mut e = Entity {
+            identifier: json!("a"),
+            blueprint: json!("b"),
+            ..Entity::default()
+        };
         assert!(!e.uses_search_relation());
         e.team = Some(json!([{"combinator": "and", "rules": []}]));
         assert!(e.uses_search_relation());

@@ -1,0 +1,310 @@
+//! Sending one logical request to Port: attach the User-Agent and the token, send, read the
+//! whole body, and — for retry-eligible requests — retry on the statuses and transport errors of
+//! `port-api.md` §2, waiting as the [`RetryPolicy`](crate::RetryPolicy) says and refreshing the
+//! token on a 401.
+//!
+//! A [`Call`] is an immutable description (method, URL, body as shared bytes, headers), so each
+//! attempt rebuilds the HTTP request from it with the current token. Whether a non-2xx answer is
+//! an error is left to each endpoint: some treat 404 or 413 as an answer.
+
+use std::error::Error as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
+};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::auth::Token;
+use crate::client::Inner;
+use crate::config::UserAgentFeature;
+use crate::error::{PortError, excerpt};
+
+/// Where a call goes: the full URL and the path shown in errors and logs.
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub(crate) url: Url,
+    pub(crate) path: String,
+}
+
+/// One logical request.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) target: Target,
+    body: Option<Bytes>,
+    feature: Option<UserAgentFeature>,
+    retry: bool,
+    auth: bool,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Call {
+    /// A request that is retry-eligible exactly when its method is idempotent (HEAD, GET, PUT,
+    /// DELETE, OPTIONS, TRACE), authenticated, with the plain User-Agent.
+    pub(crate) fn new(method: Method, target: Target) -> Self {
+        let retry = [
+            Method::HEAD,
+            Method::GET,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+            Method::TRACE,
+        ]
+        .contains(&method);
+        Call {
+            method,
+            target,
+            body: None,
+            feature: None,
+            retry,
+            auth: true,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Marks a POST as safe to retry (token, upserts, bulk delete, searches).
+    pub(crate) fn retryable(mut self) -> Self {
+        self.retry = true;
+        self
+    }
+
+    /// Sends no `Authorization` header (the token request itself).
+    pub(crate) fn without_auth(mut self) -> Self {
+        self.auth = false;
+        self
+    }
+
+    /// Appends `/{feature}` to the User-Agent.
+    pub(crate) fn feature(mut self, feature: Option<UserAgentFeature>) -> Self {
+        self.feature = feature;
+        self
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+        self
+    }
+
+    /// Adds query parameters, in order.
+    pub(crate) fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        if !pairs.is_empty() {
+            let mut q = self.target.url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k.as_ref(), v.as_ref());
+            }
+        }
+        self
+    }
+
+    /// A JSON body already encoded.
+    pub(crate) fn body(mut self, body: Bytes) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// A JSON body encoded from a value.
+    pub(crate) fn json<T: serde::Serialize + ?Sized>(self, body: &T) -> Result<Self, PortError> {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => Ok(self.body(Bytes::from(bytes))),
+            Err(e) => Err(PortError::Decode {
+                method: self.method.clone(),
+                path: self.target.path.clone(),
+                message: format!("could not encode the request body: {e}"),
+                body: String::new(),
+            }),
+        }
+    }
+}
+
+/// Port's answer to a call, with the whole body read.
+pub(crate) struct Reply {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    redact: Arc<[String; 2]>,
+}
+
+impl Reply {
+    pub(crate) fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The answer if it is a 2xx, else the HTTP error describing it.
+    pub(crate) fn success(self) -> Result<Reply, PortError> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(self.http_error())
+        }
+    }
+
+    /// The error describing a non-2xx answer.
+    pub(crate) fn http_error(&self) -> PortError {
+        PortError::Http {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status: self.status.as_u16(),
+            body: self.excerpt(),
+            trace_id: self
+                .headers
+                .get("x-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+
+    /// The body parsed as JSON of type `T`.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, PortError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| self.decode_error(&format!("the body is not the expected JSON ({e})")))
+    }
+
+    /// The error describing a body that does not have what Ocean needs.
+    pub(crate) fn decode_error(&self, message: &str) -> PortError {
+        PortError::Decode {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            message: message.to_owned(),
+            body: self.excerpt(),
+        }
+    }
+
+    fn excerpt(&self) -> String {
+        excerpt(&self.body, &[&self.redact[0], &self.redact[1]])
+    }
+}
+
+impl Inner {
+    /// Sends a call, retrying as the policy allows, and returns the last answer Port gave.
+    ///
+    /// Errors only when no answer came (transport failure after retries) or no token could be
+    /// obtained; a non-2xx answer is returned as a [`Reply`].
+    pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, PortError> {
+        let policy = &self.config.retry;
+        let mut token = if call.auth {
+            Some(self.token().await?)
+        } else {
+            None
+        };
+        let mut retries = 0u32;
+        loop {
+            let (reason, headers) = match self.send_once(call, token.as_deref()).await {
+                Ok(reply) => {
+                    let status = reply.status.as_u16();
+                    self.counters.response(status);
+                    let again = call.retry
+                        && retries < policy.max_retries
+                        && policy.is_retryable_status(status);
+                    if !again {
+                        if !reply.is_success() {
+                            tracing::debug!(
+                                method = %call.method,
+                                path = %call.target.path,
+                                status,
+                                "Port answered with an error status"
+                            );
+                        }
+                        return Ok(reply);
+                    }
+                    // A 401 on an authenticated call means the token was refused: get another
+                    // before waiting (one fetch for all callers that saw it).
+                    if status == 401 {
+                        if let Some(used) = &token {
+                            token = Some(self.renew_token(Some(used.generation)).await?);
+                        }
+                    }
+                    (format!("status {status}"), reply.headers)
+                }
+                Err(err) => {
+                    self.counters.transport_error();
+                    if !(call.retry && retries < policy.max_retries) {
+                        return Err(err);
+                    }
+                    (err.to_string(), HeaderMap::new())
+                }
+            };
+            retries += 1;
+            let wait = policy.delay_before_retry(
+                retries,
+                &headers,
+                OffsetDateTime::now_utc(),
+                rand::random::<bool>(),
+            );
+            self.counters.retry(wait);
+            tracing::warn!(
+                method = %call.method,
+                path = %call.target.path,
+                retry = retries,
+                max_retries = policy.max_retries,
+                wait_seconds = wait.as_secs_f64(),
+                "Port request failed ({reason}); retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: build the request, send it, read the whole answer.
+    async fn send_once(&self, call: &Call, token: Option<&Token>) -> Result<Reply, PortError> {
+        let _slot = self.connections.acquire().await.ok();
+        let mut request = self
+            .http
+            .request(call.method.clone(), call.target.url.clone())
+            .header(USER_AGENT, self.user_agent(call.feature));
+        if let Some(token) = token {
+            request = request.header(AUTHORIZATION, token.header.clone());
+        }
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone());
+        }
+        let transport = |e: reqwest::Error| transport_error(call, e);
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(transport)?;
+        Ok(Reply {
+            method: call.method.clone(),
+            path: call.target.path.clone(),
+            status,
+            headers,
+            body,
+            redact: Arc::clone(&self.redact),
+        })
+    }
+}
+
+/// Describes a network failure without the URL (which the error already names by path).
+fn transport_error(call: &Call, err: reqwest::Error) -> PortError {
+    let timeout = err.is_timeout();
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    PortError::Transport {
+        method: call.method.clone(),
+        path: call.target.path.clone(),
+        message,
+        timeout,
+    }
+}

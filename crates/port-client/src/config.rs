@@ -159,6 +159,9 @@ pub struct PortClientConfig {
     pub token_refresh_margin: Duration,
     /// Verify Port's TLS certificate (`ssl.port.verify`, default true).
     pub verify_tls: bool,
+    /// The first wait when Port answers 400 `integration_is_in_progress` to a patch carrying a
+    /// `spec` (2 s, then ×1.5, 8 attempts in all; `port-api.md` §2.4).
+    pub spec_patch_delay: Duration,
 }
 
 impl PortClientConfig {
@@ -188,6 +191,7 @@ impl PortClientConfig {
             organization_cache_ttl: Duration::from_secs(300),
             token_refresh_margin: Duration::from_secs(60),
             verify_tls: true,
+            spec_patch_delay: Duration::from_secs(2),
         }
     }
 

@@ -372,7 +372,7 @@ impl PortClient {
             inner.api(&["integration", &inner.config.identity.identifier]),
         )
         .json(&body)?;
-        let mut delay = Duration::from_secs(2);
+        let mut delay = inner.config.spec_patch_delay;
         let mut attempt = 1;
         loop {
             let reply = inner.execute(&call).await?;

@@ -173,7 +173,7 @@ impl Inner {
 
     /// A target below an absolute URL Port gave (ingest URLs), with extra path segments.
     pub(crate) fn absolute(&self, base: &str, segments: &[&str]) -> Result<Target, PortError> {
-        let mut url = Url::parse(base.trim_end_matches('/'))
+        let mut url = Url::parse(base)
             .map_err(|e| PortError::Config(format!("Port gave an invalid URL {base:?}: {e}")))?;
         if !segments.is_empty() {
             url.path_segments_mut()

@@ -144,11 +144,14 @@ mod tests {
             log_level: Some(LogLevel::Debug),
             port: Some(9000),
         };
-        let none = ApplicationSettings::resolve(&env(&[]), None, ApplicationFlags::default())
-            .unwrap();
+        let none =
+            ApplicationSettings::resolve(&env(&[]), None, ApplicationFlags::default()).unwrap();
         assert_eq!(none, ApplicationSettings::default());
         let from_flags = ApplicationSettings::resolve(&env(&[]), None, flags).unwrap();
-        assert_eq!((from_flags.log_level, from_flags.port), (LogLevel::Debug, 9000));
+        assert_eq!(
+            (from_flags.log_level, from_flags.port),
+            (LogLevel::Debug, 9000)
+        );
         let dotenv = DotEnv::parse(
             "APPLICATION__PORT=7000\nAPPLICATION__ENABLE_HTTP_LOGGING=false\n",
             &BTreeMap::new(),

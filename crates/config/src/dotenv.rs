@@ -144,14 +144,9 @@ impl Parser {
     }
 
     fn starts_with(&self, word: &str) -> bool {
-        let mut i = self.pos;
-        for w in word.chars() {
-            if self.chars.get(i) != Some(&w) {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        word.chars()
+            .enumerate()
+            .all(|(i, w)| self.chars.get(self.pos + i) == Some(&w))
     }
 
     /// One binding; `Ok(None)` for a key without `=` (which binds nothing).

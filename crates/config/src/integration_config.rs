@@ -17,9 +17,9 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::ConfigError;
 use crate::case::decamelize;
 use crate::spec::{ConfigurationSpec, ConfigurationType};
-use crate::ConfigError;
 
 /// Key fragments that mark a value as secret when no spec says otherwise (printing only).
 const SECRET_LOOKING_KEYS: [&str; 8] = [
@@ -134,15 +134,6 @@ impl IntegrationConfig {
     /// Whether the values were validated against a spec.
     pub fn is_validated(&self) -> bool {
         self.validated
-    }
-
-    /// The text of every sensitive value (JSON text for non-strings), for log masking.
-    pub(crate) fn sensitive_strings(&self) -> Vec<&str> {
-        self.sensitive
-            .iter()
-            .filter_map(|k| self.values.get(k))
-            .filter_map(Value::as_str)
-            .collect()
     }
 
     /// Sensitive values rendered as text, including non-strings (for scrubbing messages).
@@ -379,9 +370,9 @@ pub(crate) fn coerce(t: ConfigurationType, value: &Value) -> Result<Value, Strin
         (ConfigurationType::String, Value::String(_)) => Ok(value.clone()),
         (ConfigurationType::String, Value::Number(n)) => Ok(Value::String(n.to_string())),
         (ConfigurationType::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
-        (ConfigurationType::Url, Value::String(s)) => normalise_url(s)
-            .map(Value::String)
-            .ok_or_else(expected),
+        (ConfigurationType::Url, Value::String(s)) => {
+            normalise_url(s).map(Value::String).ok_or_else(expected)
+        }
         (ConfigurationType::Integer, Value::Number(n)) => {
             if n.is_i64() || n.is_u64() {
                 Ok(value.clone())
@@ -572,10 +563,22 @@ mod tests {
         use ConfigurationType as T;
         check(T::String, json!(10), Ok(json!("10")));
         check(T::String, json!([1]), Err("a string"));
-        check(T::Url, json!("http://example/"), Ok(json!("http://example")));
-        check(T::Url, json!("not a url"), Err("a URL (like https://example.com)"));
+        check(
+            T::Url,
+            json!("http://example/"),
+            Ok(json!("http://example")),
+        );
+        check(
+            T::Url,
+            json!("not a url"),
+            Err("a URL (like https://example.com)"),
+        );
         check(T::Url, json!("/"), Err("a URL (like https://example.com)"));
-        check(T::Url, json!("http:///"), Err("a URL (like https://example.com)"));
+        check(
+            T::Url,
+            json!("http:///"),
+            Err("a URL (like https://example.com)"),
+        );
         check(T::Integer, json!(10.0), Ok(json!(10)));
         check(T::Integer, json!(" 42 "), Ok(json!(42)));
         check(T::Integer, json!(1.5), Err("an integer"));
@@ -583,13 +586,20 @@ mod tests {
         check(T::Boolean, json!("OFF"), Ok(json!(false)));
         check(T::Boolean, json!(1), Ok(json!(true)));
         check(T::Boolean, json!("maybe"), Err("true or false"));
-        check(T::Object, json!("not json"), Err("a JSON object (or its JSON text)"));
+        check(
+            T::Object,
+            json!("not json"),
+            Err("a JSON object (or its JSON text)"),
+        );
         check(T::Array, json!("[1,2]"), Ok(json!([1, 2])));
     }
 
     #[test]
     fn bad_defaults_are_reported_against_the_spec() {
-        let (_, issues) = validate(&spec("- {name: n, type: integer, default: abc}"), Map::new());
+        let (_, issues) = validate(
+            &spec("- {name: n, type: integer, default: abc}"),
+            Map::new(),
+        );
         assert_eq!(
             issues,
             vec![ConfigIssue::BadDefault {
@@ -618,7 +628,9 @@ mod tests {
     fn loaded() -> IntegrationConfig {
         IntegrationConfig::validate(
             &spec(SPEC),
-            values(json!({"apiToken": "sekret-7x", "baseUrl": "https://x/", "projects": "[\"p\"]"})),
+            values(
+                json!({"apiToken": "sekret-7x", "baseUrl": "https://x/", "projects": "[\"p\"]"}),
+            ),
         )
         .unwrap()
     }

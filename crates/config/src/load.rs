@@ -19,8 +19,8 @@ use figment::error::{Actual, Kind};
 use figment::value::{Dict, Value as FValue};
 use figment::{Figment, Metadata, Profile, Provider};
 use ocean_model::Secret;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::application::{ApplicationFlags, ApplicationSettings};
@@ -253,9 +253,9 @@ fn split_key(key: &str) -> Vec<String> {
 
 /// Puts `value` at `path` inside nested objects.
 fn nest(path: &[String], value: Value) -> Value {
-    path.iter()
-        .rev()
-        .fold(value, |acc, key| Value::Object(Map::from_iter([(key.clone(), acc)])))
+    path.iter().rev().fold(value, |acc, key| {
+        Value::Object(Map::from_iter([(key.clone(), acc)]))
+    })
 }
 
 fn to_dict(value: Value) -> Dict {
@@ -758,7 +758,13 @@ impl<'a> Build<'a> {
     }
 
     /// Records a problem at `path`, naming its source; `value` is shown unless sensitive.
-    fn problem(&mut self, figment: &Figment, path: &[String], value: Option<String>, message: String) {
+    fn problem(
+        &mut self,
+        figment: &Figment,
+        path: &[String],
+        value: Option<String>,
+        message: String,
+    ) {
         let key = path.join(".");
         let value = if self.is_sensitive(path) { None } else { value };
         let source = self
@@ -885,7 +891,12 @@ impl<'a> Build<'a> {
                 let expectation = registry::find(key)
                     .map(|d| d.expectation())
                     .unwrap_or_else(|| "a URL".to_owned());
-                self.problem(figment, &path, Some(shown), format!("expected {expectation}"));
+                self.problem(
+                    figment,
+                    &path,
+                    Some(shown),
+                    format!("expected {expectation}"),
+                );
                 None
             }
         }
@@ -928,7 +939,11 @@ impl<'a> Build<'a> {
                 .flatten(),
             event_workers_count: self.get_or(figment, "event_workers_count", 1),
             events_debug_logging: self.get_or(figment, "events_debug_logging", false),
-            max_event_processing_seconds: self.get_or(figment, "max_event_processing_seconds", 90.0),
+            max_event_processing_seconds: self.get_or(
+                figment,
+                "max_event_processing_seconds",
+                90.0,
+            ),
             max_wait_seconds_before_shutdown: self.get_or(
                 figment,
                 "max_wait_seconds_before_shutdown",
@@ -993,10 +1008,7 @@ impl<'a> Build<'a> {
         self.require_section(figment, "port");
         let client_id = self.get::<Secret>(figment, "port.client_id");
         let client_secret = self.get::<Secret>(figment, "port.client_secret");
-        for (value, key) in [
-            (&client_id, "client_id"),
-            (&client_secret, "client_secret"),
-        ] {
+        for (value, key) in [(&client_id, "client_id"), (&client_secret, "client_secret")] {
             if value.is_none() && !figment.contains(&format!("port.{key}")) {
                 self.missing(&["port".to_owned(), key.to_owned()], "");
             }
@@ -1061,7 +1073,9 @@ impl<'a> Build<'a> {
         let given_type = self
             .get::<String>(figment, "integration.type")
             .filter(|t| !t.is_empty());
-        let integration_type = given_type.unwrap_or_else(|| info.name.clone()).to_lowercase();
+        let integration_type = given_type
+            .unwrap_or_else(|| info.name.clone())
+            .to_lowercase();
         if integration_type.is_empty() {
             self.missing(
                 &split_key("integration.type"),
@@ -1079,11 +1093,17 @@ impl<'a> Build<'a> {
         let incremental_sync_interval = if [15, 30, 60].contains(&interval) {
             interval as u64
         } else {
+            let key = "integration.incremental_sync_interval";
+            let shown = figment
+                .find_value(key)
+                .ok()
+                .and_then(|v| v.deserialize::<Value>().ok())
+                .and_then(|v| json_scalar(&v));
             self.problem(
                 figment,
-                &split_key("integration.incremental_sync_interval"),
-                Some(format!("{interval} minutes")),
-                "expected 15, 30 or 60 minutes".to_owned(),
+                &split_key(key),
+                shown,
+                format!("expected 15, 30 or 60 minutes, got {interval}"),
             );
             15
         };
@@ -1208,7 +1228,11 @@ impl<'a> Build<'a> {
                     "event_listener.kafka_security_enabled",
                     true,
                 ),
-                consumer_poll_timeout: self.get_or(figment, "event_listener.consumer_poll_timeout", 1),
+                consumer_poll_timeout: self.get_or(
+                    figment,
+                    "event_listener.consumer_poll_timeout",
+                    1,
+                ),
             }),
             EventListenerType::Webhook => {
                 let present = figment.contains("event_listener.app_host");
@@ -1263,7 +1287,12 @@ impl<'a> Build<'a> {
             }
         });
         for (path, value, expectation) in out_of_range {
-            self.problem(figment, &path, Some(value), format!("expected {expectation}"));
+            self.problem(
+                figment,
+                &path,
+                Some(value),
+                format!("expected {expectation}"),
+            );
         }
 
         let redis = &settings.live_events.redis;
@@ -1288,7 +1317,11 @@ impl<'a> Build<'a> {
         let has_cert = redis.cert.as_deref().is_some_and(|c| !c.is_empty());
         let has_key = redis.private_key.as_ref().is_some_and(|k| !k.is_empty());
         if has_cert != has_key {
-            let key = if has_cert { "live_events.redis.cert" } else { "live_events.redis.private_key" };
+            let key = if has_cert {
+                "live_events.redis.cert"
+            } else {
+                "live_events.redis.private_key"
+            };
             self.problem(
                 figment,
                 &split_key(key),
@@ -1300,8 +1333,12 @@ impl<'a> Build<'a> {
         let spec = self.loader.spec.as_ref();
         if settings.runtime == Runtime::Saas {
             let message = match spec {
-                None => Some("runtime Saas needs the integration's .port/spec file (spec.json, spec.yaml or spec.yml) to confirm it can run as SaaS"),
-                Some(s) if !s.allows_saas() => Some("this integration cannot run as Saas (its spec sets saas.enabled: false)"),
+                None => Some(
+                    "runtime Saas needs the integration's .port/spec file (spec.json, spec.yaml or spec.yml) to confirm it can run as SaaS",
+                ),
+                Some(s) if !s.allows_saas() => {
+                    Some("this integration cannot run as Saas (its spec sets saas.enabled: false)")
+                }
                 _ => None,
             };
             if let Some(message) = message {
@@ -1313,7 +1350,8 @@ impl<'a> Build<'a> {
                 );
             }
         }
-        if settings.actions_processor.enabled && !spec.is_some_and(|s| s.actions_processing_enabled) {
+        if settings.actions_processor.enabled && !spec.is_some_and(|s| s.actions_processing_enabled)
+        {
             self.problem(
                 figment,
                 &split_key("actions_processor.enabled"),
@@ -1332,21 +1370,27 @@ impl<'a> Build<'a> {
     }
 
     fn collect_warnings(&mut self, figment: &Figment, settings: &Settings) {
-        let execution_mode = self
-            .loader
-            .env
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("OCEAN__PROCESS_EXECUTION_MODE") && !v.is_empty());
+        let execution_mode =
+            self.loader.env.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("OCEAN__PROCESS_EXECUTION_MODE") && !v.is_empty()
+            });
         if execution_mode {
             self.warnings.push(
                 "OCEAN__PROCESS_EXECUTION_MODE is no longer supported and is ignored: Ocean always runs as a single process".to_owned(),
             );
         }
-        for (label, ssl) in [("Port API", &settings.ssl.port), ("Third-party", &settings.ssl.third_party)] {
+        for (label, ssl) in [
+            ("Port API", &settings.ssl.port),
+            ("Third-party", &settings.ssl.third_party),
+        ] {
             if !ssl.verify {
-                self.warnings.push(format!("{label} SSL settings are non-default (verify=false)"));
+                self.warnings.push(format!(
+                    "{label} SSL settings are non-default (verify=false)"
+                ));
             } else if !ssl.x509.strict {
-                self.warnings.push(format!("{label} SSL settings are non-default (x509.strict=false)"));
+                self.warnings.push(format!(
+                    "{label} SSL settings are non-default (x509.strict=false)"
+                ));
             }
         }
         let root = figment
@@ -1361,7 +1405,8 @@ impl<'a> Build<'a> {
                     .origin(figment, &path)
                     .map(|o| self.place(o, &path))
                     .unwrap_or_else(|| path.join("."));
-                self.warnings.push(format!("{place}: not a known setting; ignored"));
+                self.warnings
+                    .push(format!("{place}: not a known setting; ignored"));
             }
         }
     }
@@ -1461,7 +1506,10 @@ mod tests {
             assert_eq!(got, expected, "{name}");
         };
         check("OCEAN__PORT__CLIENT_ID", Some(&["port", "client_id"]));
-        check("ocean__event_listener__TYPE", Some(&["event_listener", "type"]));
+        check(
+            "ocean__event_listener__TYPE",
+            Some(&["event_listener", "type"]),
+        );
         check("OCEAN__RUNTIME", Some(&["runtime"]));
         check("OCEAN__", None);
         check("OCEANX__A", None);
@@ -1507,7 +1555,10 @@ mod tests {
         };
         check("https://api.getport.io", "https://mcp.getport.io/v1");
         check("https://api.us.port.io", "https://mcp.us.port.io/v1");
-        check("https://api.stg-01.getport.io", "https://mcp.stg-01.getport.io/v1");
+        check(
+            "https://api.stg-01.getport.io",
+            "https://mcp.stg-01.getport.io/v1",
+        );
         check("http://api.localhost:9080", "http://mcp.localhost:9080/v1");
         check("http://localhost:3000", "http://mcp.localhost:3000/v1");
         check("https://example.com", "https://mcp.example.com/v1");

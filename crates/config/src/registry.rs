@@ -111,12 +111,16 @@ impl SettingDoc {
         }
     }
 
-    /// Whether the value is text, so that an empty environment value means "empty text" rather
-    /// than "unset".
+    /// Whether an empty environment value is a value of its own ("empty text"; for the
+    /// incremental interval, 15 minutes) rather than "unset".
     pub fn is_text(&self) -> bool {
         matches!(
             self.kind,
-            SettingKind::Text | SettingKind::Secret | SettingKind::Url | SettingKind::Brokers
+            SettingKind::Text
+                | SettingKind::Secret
+                | SettingKind::Url
+                | SettingKind::Brokers
+                | SettingKind::Minutes
         )
     }
 }

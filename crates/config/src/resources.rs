@@ -117,7 +117,10 @@ impl PortResources {
     }
 
     /// Locates (see [`PortResources::locate`]) and loads the folder; `Ok(None)` when there is none.
-    pub fn load(base: &Path, resources_path: &str) -> Result<Option<PortResources>, ResourcesError> {
+    pub fn load(
+        base: &Path,
+        resources_path: &str,
+    ) -> Result<Option<PortResources>, ResourcesError> {
         match PortResources::locate(base, resources_path) {
             Some(dir) => PortResources::load_dir(&dir).map(Some),
             None => Ok(None),
@@ -198,13 +201,12 @@ impl PortResources {
                 "actions" => resources.actions = object_list(&path, value)?,
                 "pages" => resources.pages = object_list(&path, value)?,
                 "scorecards" => {
-                    resources.scorecards =
-                        serde_path_to_error::deserialize(value).map_err(|e| {
-                            ResourcesError::Invalid {
-                                path: path.clone(),
-                                message: format!("{}: {}", e.path(), e.inner()),
-                            }
-                        })?
+                    resources.scorecards = serde_path_to_error::deserialize(value).map_err(|e| {
+                        ResourcesError::Invalid {
+                            path: path.clone(),
+                            message: format!("{}: {}", e.path(), e.inner()),
+                        }
+                    })?
                 }
                 _ => {
                     if !value.is_object() {
@@ -320,7 +322,10 @@ mod tests {
             loaded.port_app_config,
             Some(json!({"resources": [{"kind": "project", "selector": {"query": "true"}}]}))
         );
-        assert_eq!(loaded.actions, vec![json!({"identifier": "act", "200": "ok"})]);
+        assert_eq!(
+            loaded.actions,
+            vec![json!({"identifier": "act", "200": "ok"})]
+        );
         assert_eq!(
             loaded.scorecards,
             vec![ScorecardPreset {

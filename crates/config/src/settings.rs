@@ -286,9 +286,10 @@ impl Settings {
         &self.warnings
     }
 
-    /// Every credential's text, for a log masker (empty values are left out).
-    pub fn sensitive_values(&self) -> Vec<&str> {
-        let mut values = vec![
+    /// Every credential's text, for a log masker (empty values are left out). Sensitive
+    /// integration-config values that are not strings appear as their JSON text.
+    pub fn sensitive_values(&self) -> Vec<String> {
+        let mut values: Vec<&str> = vec![
             self.port.client_id.expose(),
             self.port.client_secret.expose(),
         ];
@@ -301,7 +302,8 @@ impl Settings {
         let ip = &self.identity_propagation;
         values.extend(ip.oauth.state_signing_secret.as_ref().map(Secret::expose));
         values.extend(ip.vault.aws_secret_access_key.as_ref().map(Secret::expose));
-        values.extend(self.integration.config.sensitive_strings());
+        let mut values: Vec<String> = values.into_iter().map(str::to_owned).collect();
+        values.extend(self.integration.config.sensitive_texts());
         values.retain(|v| !v.is_empty());
         values
     }
@@ -822,9 +824,10 @@ mod tests {
 
     #[test]
     fn changelog_destinations() {
-        let webhook = EventListenerSettings::with_defaults(EventListener::Webhook(WebhookSettings {
-            app_host: Secret::new("https://example.com"),
-        }));
+        let webhook =
+            EventListenerSettings::with_defaults(EventListener::Webhook(WebhookSettings {
+                app_host: Secret::new("https://example.com"),
+            }));
         assert_eq!(
             webhook.changelog_destination(),
             serde_json::json!({"type": "WEBHOOK", "url": "https://example.com/resync"})

@@ -316,10 +316,7 @@ impl Spec {
 
     /// Whether `runtime: Saas` is allowed (`saas.enabled` is not `false`).
     pub fn allows_saas(&self) -> bool {
-        self.saas
-            .as_ref()
-            .and_then(|s| s.enabled)
-            .unwrap_or(true)
+        self.saas.as_ref().and_then(|s| s.enabled).unwrap_or(true)
     }
 }
 
@@ -388,7 +385,10 @@ customKey: kept
             "OCEAN__INTEGRATION__CONFIG__API_TOKEN"
         );
         assert!(spec.configurations[0].sensitive && spec.configurations[0].required);
-        assert_eq!(spec.configurations[1].config_type, ConfigurationType::Integer);
+        assert_eq!(
+            spec.configurations[1].config_type,
+            ConfigurationType::Integer
+        );
         assert_eq!(spec.configurations[1].default, Some(serde_json::json!(50)));
         assert!(!spec.allows_saas());
         assert!(spec.actions_processing_enabled);
@@ -404,11 +404,20 @@ customKey: kept
         let dir = tempfile::tempdir().unwrap();
         assert!(Spec::load(dir.path()).unwrap().is_none());
         write(dir.path(), "spec.yml", "title: yml\n");
-        assert_eq!(Spec::load(dir.path()).unwrap().unwrap().title.as_deref(), Some("yml"));
+        assert_eq!(
+            Spec::load(dir.path()).unwrap().unwrap().title.as_deref(),
+            Some("yml")
+        );
         write(dir.path(), "spec.yaml", "title: yaml\n");
-        assert_eq!(Spec::load(dir.path()).unwrap().unwrap().title.as_deref(), Some("yaml"));
+        assert_eq!(
+            Spec::load(dir.path()).unwrap().unwrap().title.as_deref(),
+            Some("yaml")
+        );
         write(dir.path(), "spec.json", r#"{"title": "json"}"#);
-        assert_eq!(Spec::load(dir.path()).unwrap().unwrap().title.as_deref(), Some("json"));
+        assert_eq!(
+            Spec::load(dir.path()).unwrap().unwrap().title.as_deref(),
+            Some("json")
+        );
     }
 
     #[test]

@@ -160,13 +160,10 @@ pub fn locate(text: &str, path: &[String]) -> Option<(usize, String)> {
         }
         let mut indent = raw_line.len() - trimmed.len();
         let mut content = trimmed;
-        if let Some(rest) = content.strip_prefix("- ").or_else(|| {
-            if content == "-" {
-                Some("")
-            } else {
-                None
-            }
-        }) {
+        if let Some(rest) = content
+            .strip_prefix("- ")
+            .or_else(|| if content == "-" { Some("") } else { None })
+        {
             while stack.last().is_some_and(|(i, _)| *i >= indent) {
                 stack.pop();
             }
@@ -202,9 +199,7 @@ fn mapping_key(content: &str) -> Option<String> {
     if first == '"' || first == '\'' {
         let end = content[1..].find(first)? + 1;
         let after = content[end + 1..].trim_start();
-        return after
-            .starts_with(':')
-            .then(|| content[1..end].to_owned());
+        return after.starts_with(':').then(|| content[1..end].to_owned());
     }
     let bytes = content.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
@@ -259,7 +254,10 @@ mod tests {
             YamlError::Syntax { line, .. } => assert!(line.is_some(), "{err}"),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(err.to_string().starts_with("invalid YAML at line "), "{err}");
+        assert!(
+            err.to_string().starts_with("invalid YAML at line "),
+            "{err}"
+        );
     }
 
     #[test]

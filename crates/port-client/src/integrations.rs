@@ -481,6 +481,10 @@ impl PortClient {
         )
         .json(&update.to_body())?;
         let reply = inner.execute(&call).await?.success()?;
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            // Nothing to read the watermark from; the state was still recorded.
+            return Ok(None);
+        }
         let integration = integration_of(&reply)?;
         Ok(integration
             .and_then(|i| i.resync_state)

@@ -94,11 +94,14 @@ impl Loader {
         }
     }
 
-    /// A loader over the real process: its environment and its current directory.
+    /// A loader over the real process: its environment and its current directory. Variables
+    /// whose name or value is not valid UTF-8 are skipped.
     pub fn from_process(integration: IntegrationInfo) -> std::io::Result<Self> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
         Ok(Loader::new(integration)
             .cwd(std::env::current_dir()?)
-            .env(std::env::vars()))
+            .env(vars))
     }
 
     /// Where `config.yaml` and `.env` are read from.
@@ -287,6 +290,43 @@ fn normalise_keys(value: Value, container: &[String]) -> Value {
     }
 }
 
+/// Brings values of known settings into the form the typed structs accept, where the reference
+/// accepts more than figment does: every boolean spelling pydantic knows (`t`, `y`, `off`, …) and
+/// whole numbers written as floats (`10.0`) for integer settings.
+fn coerce_known(value: &mut Value, path: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if is_user_data(path)
+                || (path.len() == 2 && path[0] == "integration" && path[1] == "config")
+            {
+                return;
+            }
+            for (k, v) in map.iter_mut() {
+                path.push(k.clone());
+                coerce_known(v, path);
+                path.pop();
+            }
+        }
+        Value::String(text)
+            if registry::find(&path.join(".")).is_some_and(|d| d.kind == SettingKind::Bool) =>
+        {
+            if let Some(b) = integration_config::parse_bool(text) {
+                *value = Value::Bool(b);
+            }
+        }
+        Value::Number(n) if n.is_f64() => {
+            let is_int = registry::find(&path.join("."))
+                .is_some_and(|d| matches!(d.kind, SettingKind::Int { .. }));
+            if let (true, Some(f)) = (is_int, n.as_f64()) {
+                if f.fract() == 0.0 && (0.0..9.0e15).contains(&f) {
+                    *value = Value::Number((f as u64).into());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The name of the variable in a `{{ from env NAME }}` value; `Err` for another provider type.
 fn provider_reference(text: &str) -> Option<Result<String, String>> {
     let inner = text.strip_prefix("{{ from ")?;
@@ -324,22 +364,6 @@ fn actual_parts(actual: &Actual) -> (Option<String>, &'static str) {
         Actual::Map => (None, "a mapping"),
         _ => (None, "a value of another type"),
     }
-}
-
-fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn kafka_brokers(text: &str) -> String {
@@ -460,7 +484,8 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn layer(&mut self, origin: Origin, path: &[String], value: Value) -> Layer {
+    fn layer(&mut self, origin: Origin, path: &[String], mut value: Value) -> Layer {
+        coerce_known(&mut value, &mut path.to_vec());
         self.origins.push(origin);
         Layer {
             id: self.origins.len() - 1,
@@ -781,7 +806,7 @@ impl<'a> Build<'a> {
     fn missing(&mut self, path: &[String], note: &str) {
         let key = path.join(".");
         let env = crate::case::env_var_name(path);
-        let yaml_key: Vec<String> = path.iter().map(|p| camel(p)).collect();
+        let yaml_key: Vec<String> = path.iter().map(|p| registry::camel_case(p)).collect();
         let mut message = format!(
             "required{note}; set {env} or {} in config.yaml",
             yaml_key.join(".")

@@ -338,6 +338,64 @@ settings! {
     "identity_propagation.oauth.state_signing_secret": SettingKind::Secret, "null", true, true, "Key that signs OAuth state values.";
 }
 
+/// The settings reference as a Markdown table (for `CONFIGURATION.md` and `ocean config --help`).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| Environment variable | config.yaml key | Type | Default | Meaning |\n|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let yaml_key: Vec<String> = s.key.split('.').map(camel_case).collect();
+        let mut kind = match s.kind {
+            SettingKind::Bool => "bool".to_owned(),
+            SettingKind::Int { unit: "", .. } => "int".to_owned(),
+            SettingKind::Int { unit, .. } => format!("int ({unit})"),
+            SettingKind::Float { unit: "", .. } => "number".to_owned(),
+            SettingKind::Float { unit, .. } => format!("number ({unit})"),
+            SettingKind::Text => "string".to_owned(),
+            SettingKind::Secret => "string".to_owned(),
+            SettingKind::Url => "URL".to_owned(),
+            SettingKind::Enum(names) => names.join(" \\| "),
+            SettingKind::Minutes => "minutes".to_owned(),
+            SettingKind::Brokers => "list".to_owned(),
+        };
+        if s.nullable {
+            kind.push_str(" \\| null");
+        }
+        if s.sensitive {
+            kind.push_str(", secret");
+        }
+        let default = if s.default.contains(' ') || s.default == "required" {
+            s.default.to_owned()
+        } else {
+            format!("`{}`", s.default)
+        };
+        out.push_str(&format!(
+            "| `{}` | `{}` | {kind} | {default} | {} |\n",
+            s.env_var(),
+            yaml_key.join("."),
+            s.description
+        ));
+    }
+    out
+}
+
+/// `client_id` → `clientId`.
+pub(crate) fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +410,20 @@ mod tests {
             );
             if let Some((parent, _)) = a.key.rsplit_once('.') {
                 assert!(is_section(parent), "{} has no section {parent}", a.key);
+            }
+        }
+    }
+
+    #[test]
+    fn yaml_spellings_convert_back_to_the_keys() {
+        for s in SETTINGS {
+            for segment in s.key.split('.') {
+                assert_eq!(
+                    crate::case::decamelize(&camel_case(segment)),
+                    segment,
+                    "{}",
+                    s.key
+                );
             }
         }
     }

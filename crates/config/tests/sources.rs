@@ -275,7 +275,21 @@ fn booleans_and_numbers_parse_from_text() {
         .env("OCEAN__LAKEHOUSE_ENABLED", "False")
         .env("OCEAN__EVENTS_DEBUG_LOGGING", "on")
         .env("OCEAN__MAX_EVENT_PROCESSING_SECONDS", "12.5")
+        .env("OCEAN__METRICS__ENABLED", "t")
+        .env("OCEAN__STREAMING__ENABLED", "Y")
+        .yaml("eventListener:\n  interval: 10.0\nssl:\n  port:\n    verify: 'off'\n")
         .ok();
+    assert!(s.metrics.enabled);
+    assert!(s.streaming.enabled);
+    assert!(!s.ssl.port.verify);
+    assert_eq!(
+        s.event_listener.listener_type(),
+        ocean_config::EventListenerType::Polling
+    );
+    match &s.event_listener.listener {
+        EventListener::Polling(p) => assert_eq!(p.interval, 10),
+        other => panic!("{other:?}"),
+    }
     assert!(!s.initialize_port_resources);
     assert!(!s.send_raw_data_examples);
     assert!(!s.lakehouse_enabled);

@@ -78,14 +78,7 @@ impl IntegrationConfig {
     /// A configuration that was not validated (no spec): values are kept as given, and values
     /// under secret-looking keys (`token`, `secret`, `password`, …) are treated as sensitive.
     pub fn unvalidated(values: Map<String, Value>) -> Self {
-        let sensitive = values
-            .keys()
-            .filter(|k| {
-                let lower = k.to_lowercase();
-                SECRET_LOOKING_KEYS.iter().any(|s| lower.contains(s))
-            })
-            .cloned()
-            .collect();
+        let sensitive = values.keys().filter(|k| looks_secret(k)).cloned().collect();
         IntegrationConfig {
             values,
             sensitive,
@@ -307,6 +300,12 @@ pub(crate) fn validate(
         },
         issues,
     )
+}
+
+/// Whether a key name suggests a credential (used only when no spec says what is sensitive).
+pub(crate) fn looks_secret(key: &str) -> bool {
+    let lower = key.to_lowercase();
+    SECRET_LOOKING_KEYS.iter().any(|s| lower.contains(s))
 }
 
 /// Top-level keys are compared in snake_case, whichever spelling was given.

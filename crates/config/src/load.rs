@@ -772,11 +772,7 @@ impl<'a> Build<'a> {
                     .configurations
                     .iter()
                     .any(|c| c.sensitive && c.key().eq_ignore_ascii_case(&config_key)),
-                None => IntegrationConfig::unvalidated(Map::from_iter([(
-                    config_key.clone(),
-                    Value::Null,
-                )]))
-                .is_sensitive(&config_key),
+                None => integration_config::looks_secret(&config_key),
             };
         }
         false
@@ -1395,10 +1391,13 @@ impl<'a> Build<'a> {
     }
 
     fn collect_warnings(&mut self, figment: &Figment, settings: &Settings) {
-        let execution_mode =
-            self.loader.env.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case("OCEAN__PROCESS_EXECUTION_MODE") && !v.is_empty()
-            });
+        let is_mode = |k: &str, v: &str| {
+            k.eq_ignore_ascii_case("OCEAN__PROCESS_EXECUTION_MODE") && !v.is_empty()
+        };
+        let execution_mode = self.loader.env.iter().any(|(k, v)| is_mode(k, v))
+            || self
+                .dotenv
+                .is_some_and(|(_, d)| d.entries.iter().any(|e| is_mode(&e.key, &e.value)));
         if execution_mode {
             self.warnings.push(
                 "OCEAN__PROCESS_EXECUTION_MODE is no longer supported and is ignored: Ocean always runs as a single process".to_owned(),

@@ -171,7 +171,7 @@ fn prints_the_example_with_sources_and_masked_secrets() {
 fn warnings_name_ignored_and_relaxed_settings() {
     let c = with_credentials()
         .yaml("eventListner:\n  type: ONCE\nport:\n  clientIdd: x\n")
-        .env("OCEAN__PROCESS_EXECUTION_MODE", "multi_process")
+        .dotenv("OCEAN__PROCESS_EXECUTION_MODE=multi_process\n")
         .env("OCEAN__PROBE_ID", "p1")
         .env("OCEAN__SSL__THIRD_PARTY__VERIFY", "false")
         .env("OCEAN__SSL__PORT__X509__STRICT", "false")

@@ -1,0 +1,253 @@
+//! `/_emulator/…`: routes for people and tests to see what was written and to steer the
+//! emulator (faults, token expiry, resync requests, reset). No authentication, never faulted,
+//! never in the request log. Not part of Port's API.
+
+use super::{ApiResult, AppState, JsonBody, Params, object, reply};
+use crate::clock;
+use crate::control::Controls;
+use crate::error::ApiError;
+use crate::store::doc;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/entities", get(entities))
+        .route("/blueprints", get(blueprints))
+        .route("/integrations", get(integrations))
+        .route("/integrations/{id}/resync-states", get(resync_states))
+        .route("/integrations/{id}/resync-request", post(resync))
+        .route("/kind-examples", get(kind_examples))
+        .route("/ingest", get(ingest))
+        .route("/requests", get(requests).delete(clear_requests))
+        .route("/faults", get(faults).put(set_faults))
+        .route("/tokens/expire", post(expire_tokens))
+        .route("/reset", post(reset))
+}
+
+/// `GET /` and `GET /_emulator/`: what is here.
+pub(super) async fn home(State(state): State<AppState>) -> ApiResult {
+    Ok(reply(
+        StatusCode::OK,
+        json!({
+            "emulator": "Port API emulator",
+            "api": format!("http://{}/v1", state.shared.bound),
+            "clientId": state.shared.client_id,
+            "inspect": [
+                "GET /_emulator/entities?blueprint=ID",
+                "GET /_emulator/blueprints",
+                "GET /_emulator/integrations",
+                "GET /_emulator/integrations/{id}/resync-states",
+                "GET /_emulator/kind-examples",
+                "GET /_emulator/ingest",
+                "GET /_emulator/requests",
+                "GET /_emulator/faults"
+            ],
+            "control": [
+                "PUT /_emulator/faults {\"failRate\", \"rateLimit\", \"latencyMs\", \"failNext\": {\"count\", \"status\"}, \"tokenTtlSeconds\"}",
+                "POST /_emulator/tokens/expire",
+                "POST /_emulator/integrations/{id}/resync-request",
+                "DELETE /_emulator/requests",
+                "POST /_emulator/reset"
+            ]
+        }),
+    ))
+}
+
+fn controls(state: &AppState) -> Controls {
+    Controls {
+        shared: state.shared.clone(),
+    }
+}
+
+async fn entities(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult {
+    let blueprint = Params::parse(query.as_deref())
+        .get("blueprint")
+        .map(str::to_owned);
+    let entities = state
+        .db
+        .call(move |store| {
+            let ids: Vec<String> = match blueprint {
+                Some(bp) => vec![bp],
+                None => store
+                    .blueprints()
+                    .iter()
+                    .filter_map(|b| b["identifier"].as_str().map(str::to_owned))
+                    .collect(),
+            };
+            let mut all = Vec::new();
+            for bp in ids {
+                let rules = store.blueprint(&bp).map(|b| b.rules.clone());
+                for entity in store.entities_of(&bp)? {
+                    all.push(entity.to_admin_json(rules.as_ref()));
+                }
+            }
+            Ok::<_, ApiError>(all)
+        })
+        .await??;
+    Ok(reply(
+        StatusCode::OK,
+        json!({"count": entities.len(), "entities": entities}),
+    ))
+}
+
+async fn blueprints(State(state): State<AppState>) -> ApiResult {
+    let blueprints = state.db.call(|store| store.blueprints()).await?;
+    Ok(reply(StatusCode::OK, json!({"blueprints": blueprints})))
+}
+
+async fn integrations(State(state): State<AppState>) -> ApiResult {
+    let integrations = state.db.call(|store| store.integrations()).await??;
+    Ok(reply(StatusCode::OK, json!({"integrations": integrations})))
+}
+
+async fn resync_states(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let states = state
+        .db
+        .call(move |store| store.resync_states(&id))
+        .await??;
+    Ok(reply(StatusCode::OK, json!({"resyncStates": states})))
+}
+
+async fn resync(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let request = state
+        .db
+        .call(move |store| {
+            store
+                .request_resync(&id, clock::now_micros())?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("Integration with identifier {id:?} was not found"))
+                })
+        })
+        .await??;
+    Ok(reply(StatusCode::OK, json!({"request": request})))
+}
+
+async fn kind_examples(State(state): State<AppState>) -> ApiResult {
+    let examples = state
+        .db
+        .call(|store| store.docs(doc::KIND_EXAMPLES))
+        .await??;
+    let examples: serde_json::Map<String, Value> = examples.into_iter().collect();
+    Ok(reply(StatusCode::OK, json!({"kindExamples": examples})))
+}
+
+async fn ingest(State(state): State<AppState>) -> ApiResult {
+    let records = state.db.call(|store| store.ingested()).await??;
+    Ok(reply(StatusCode::OK, json!({"ingest": records})))
+}
+
+async fn requests(State(state): State<AppState>) -> ApiResult {
+    Ok(reply(
+        StatusCode::OK,
+        json!({"requests": controls(&state).requests()}),
+    ))
+}
+
+async fn clear_requests(State(state): State<AppState>) -> ApiResult {
+    controls(&state).clear_requests();
+    Ok(reply(StatusCode::OK, json!({"ok": true})))
+}
+
+fn fault_view(state: &AppState) -> Value {
+    let controls = controls(state);
+    let mut view = serde_json::to_value(controls.settings()).unwrap_or_default();
+    view["tokenTtlSeconds"] = json!(controls.token_ttl().as_secs());
+    view
+}
+
+async fn faults(State(state): State<AppState>) -> ApiResult {
+    Ok(reply(StatusCode::OK, fault_view(&state)))
+}
+
+/// Changes only the keys present: `failRate`, `rateLimit` (null: unlimited), `latencyMs`,
+/// `failNext` (`{"count", "status"}`), `tokenTtlSeconds`.
+async fn set_faults(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult {
+    let map = object(&body)?;
+    let controls = controls(&state);
+    let bad = |key: &str, want: &str| ApiError::invalid(format!("{key} must be {want}"));
+    // Check everything before changing anything.
+    let fail_rate = match map.get("failRate") {
+        None => None,
+        Some(v) => Some(
+            v.as_f64()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| bad("failRate", "a number between 0 and 1"))?,
+        ),
+    };
+    let rate_limit = match map.get("rateLimit") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => Some(Some(
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("rateLimit", "a positive integer or null"))?,
+        )),
+    };
+    let latency = match map.get("latencyMs") {
+        None => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| bad("latencyMs", "an integer"))?),
+    };
+    let ttl = match map.get("tokenTtlSeconds") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| bad("tokenTtlSeconds", "an integer"))?,
+        ),
+    };
+    let fail_next = match map.get("failNext") {
+        None => None,
+        Some(v) => {
+            let count = v.get("count").and_then(Value::as_u64);
+            let status = v
+                .get("status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .filter(|s| (400..600).contains(s));
+            match (count, status) {
+                (Some(count), Some(status)) => {
+                    Some((usize::try_from(count).unwrap_or(usize::MAX), status))
+                }
+                _ => {
+                    return Err(bad(
+                        "failNext",
+                        "{\"count\": N, \"status\": an HTTP error status}",
+                    ));
+                }
+            }
+        }
+    };
+    if let Some(rate) = fail_rate {
+        controls.set_fail_rate(rate);
+    }
+    if let Some(limit) = rate_limit {
+        controls.set_rate_limit(limit);
+    }
+    if let Some(ms) = latency {
+        controls.set_latency(Duration::from_millis(ms));
+    }
+    if let Some(secs) = ttl {
+        controls.set_token_ttl(Duration::from_secs(secs));
+    }
+    if let Some((count, status)) = fail_next {
+        controls.fail_next(count, status);
+    }
+    Ok(reply(StatusCode::OK, fault_view(&state)))
+}
+
+async fn expire_tokens(State(state): State<AppState>) -> ApiResult {
+    controls(&state).expire_tokens();
+    Ok(reply(StatusCode::OK, json!({"ok": true})))
+}
+
+async fn reset(State(state): State<AppState>) -> ApiResult {
+    state.db.call(|store| store.reset()).await??;
+    controls(&state).clear_requests();
+    Ok(reply(StatusCode::OK, json!({"ok": true})))
+}

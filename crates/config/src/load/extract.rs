@@ -1,357 +1,35 @@
-//! Loading: defaults < `config.yaml` < `.env` < `OCEAN__…` environment variables < programmatic
-//! overrides, merged with figment, then typed, validated and checked against the spec.
-//!
-//! Every source becomes one or more figment providers whose metadata identifies the exact origin
-//! (one provider per environment variable, per `.env` line, per `{{ from env … }}` value, per
-//! override), so any value can be traced back to where it was written. That is what makes the
-//! error messages and the annotated printout possible.
-//!
-//! The loader reads nothing implicitly: the working directory, the environment and the overrides
-//! are inputs ([`Loader::from_process`] is the one convenience that reads the real process
-//! environment). It chose the clean precedence over the reference's accidental one (where literal
-//! nested `config.yaml` values beat environment variables and even CLI overrides); the crate's
-//! `COMPATIBILITY.md` lists every such difference.
+//! From the merged sources to typed [`Settings`]: one setting at a time (so that every problem
+//! is reported, not just the first), then the cross-setting checks of the contract (ranges, Redis
+//! TLS, spec-dependent runtime checks), warnings, and the provenance shown when printing.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use figment::error::{Actual, Kind};
 use figment::value::{Dict, Value as FValue};
-use figment::{Figment, Metadata, Profile, Provider};
+use figment::{Figment, Profile, Provider};
 use ocean_model::Secret;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::application::{ApplicationFlags, ApplicationSettings};
+use super::Build;
+use super::sources::split_key;
+use crate::Problem;
 use crate::case::decamelize;
-use crate::dotenv::DotEnv;
 use crate::integration_config::{self, ConfigIssue, IntegrationConfig};
 use crate::registry::{self, SettingKind};
 use crate::settings::*;
-use crate::spec::Spec;
-use crate::{ConfigError, Problem, yaml};
-
-/// The configuration file read from the working directory.
-pub const CONFIG_FILE: &str = "config.yaml";
-/// The environment file read from the working directory.
-pub const DOTENV_FILE: &str = ".env";
-/// Prefix of framework environment variables.
-pub const ENV_PREFIX: &str = "OCEAN__";
 
 const DEFAULT_BROKERS: &str = "b-1-public.publicclusterprod.t9rw6w.c1.kafka.eu-west-1.amazonaws.com:9196,b-2-public.publicclusterprod.t9rw6w.c1.kafka.eu-west-1.amazonaws.com:9196,b-3-public.publicclusterprod.t9rw6w.c1.kafka.eu-west-1.amazonaws.com:9196";
 
-/// What the integration binary says about itself: the defaults for `integration.type` and the
-/// reported version (Python integrations read both from `pyproject.toml`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntegrationInfo {
-    /// Default integration type, e.g. the crate name (`env!("CARGO_PKG_NAME")`).
-    pub name: String,
-    /// Integration version, e.g. `env!("CARGO_PKG_VERSION")`.
-    pub version: String,
-}
-
-impl IntegrationInfo {
-    /// Describes an integration.
-    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        IntegrationInfo {
-            name: name.into(),
-            version: version.into(),
-        }
-    }
-}
-
-/// Loads [`Settings`] (and [`ApplicationSettings`]) from explicit inputs.
-///
-/// ```no_run
-/// use ocean_config::{IntegrationInfo, Loader, Spec};
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let spec = Spec::load(std::path::Path::new("."))?;
-/// let settings = Loader::from_process(IntegrationInfo::new("jira", "1.2.0"))?
-///     .spec(spec)
-///     .once() // what `ocean sail --once` does
-///     .load()?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Loader {
-    integration: IntegrationInfo,
-    cwd: PathBuf,
-    env: BTreeMap<String, String>,
-    overrides: Vec<(String, Value)>,
-    spec: Option<Spec>,
-}
-
-impl Loader {
-    /// A loader with no environment, no overrides, no spec, reading files from `.`.
-    pub fn new(integration: IntegrationInfo) -> Self {
-        Loader {
-            integration,
-            cwd: PathBuf::from("."),
-            env: BTreeMap::new(),
-            overrides: Vec::new(),
-            spec: None,
-        }
-    }
-
-    /// A loader over the real process: its environment and its current directory. Variables
-    /// whose name or value is not valid UTF-8 are skipped.
-    pub fn from_process(integration: IntegrationInfo) -> std::io::Result<Self> {
-        let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Ok(Loader::new(integration)
-            .cwd(std::env::current_dir()?)
-            .env(vars))
-    }
-
-    /// Where `config.yaml` and `.env` are read from.
-    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cwd = dir.into();
-        self
-    }
-
-    /// The environment variables (replacing any given before).
-    pub fn env<I, K, V>(mut self, vars: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        self.env = vars
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        self
-    }
-
-    /// The integration's spec, used to validate `integration.config` and the runtime checks.
-    pub fn spec(mut self, spec: Option<Spec>) -> Self {
-        self.spec = spec;
-        self
-    }
-
-    /// Overrides a setting above every other source (`"event_listener"`, `json!({"type":"ONCE"})`).
-    /// Objects merge into what lower sources set.
-    pub fn set(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.overrides.push((key.to_owned(), value.into()));
-        self
-    }
-
-    /// What `ocean sail --once` injects: the ONCE listener.
-    pub fn once(self) -> Self {
-        self.set("event_listener", serde_json::json!({"type": "ONCE"}))
-    }
-
-    /// What `ocean probe` injects: the ONCE listener without resync.
-    pub fn probe(self) -> Self {
-        self.set(
-            "event_listener",
-            serde_json::json!({"type": "ONCE", "should_resync": false}),
-        )
-    }
-
-    /// Loads and validates the framework settings.
-    pub fn load(&self) -> Result<Settings, ConfigError> {
-        let dotenv = self.read_dotenv()?;
-        let mut build = Build::new(self, dotenv.as_ref());
-        let figment = build.figment()?;
-        let settings = build.settings(&figment);
-        if build.problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(ConfigError::Invalid {
-                problems: build.problems,
-            })
-        }
-    }
-
-    /// Loads the `APPLICATION__*` settings: environment, then `.env`, then `flags` (the CLI's
-    /// values), then defaults.
-    pub fn load_application(
-        &self,
-        flags: ApplicationFlags,
-    ) -> Result<ApplicationSettings, ConfigError> {
-        let dotenv = self.read_dotenv()?;
-        ApplicationSettings::resolve(
-            &self.env,
-            dotenv.as_ref().map(|(p, d)| (p.as_path(), d)),
-            flags,
-        )
-    }
-
-    fn read_dotenv(&self) -> Result<Option<(PathBuf, DotEnv)>, ConfigError> {
-        let path = self.cwd.join(DOTENV_FILE);
-        match read_optional(&path)? {
-            Some(text) => Ok(Some((path, DotEnv::parse(&text, &self.env)))),
-            None => Ok(None),
-        }
-    }
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Where a value was written.
-#[derive(Debug, Clone)]
-enum Origin {
-    Yaml {
-        file: PathBuf,
-    },
-    YamlProvider {
-        file: PathBuf,
-        var: String,
-    },
-    DotEnv {
-        file: PathBuf,
-        key: String,
-        line: usize,
-        depth: usize,
-    },
-    Env {
-        var: String,
-        depth: usize,
-    },
-    Override,
-}
-
-/// One figment provider: a dict and the index of its origin.
-struct Layer {
-    id: usize,
-    dict: Dict,
-}
-
-impl Provider for Layer {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(self.id.to_string())
-    }
-
-    fn data(&self) -> Result<figment::value::Map<Profile, Dict>, figment::Error> {
-        Ok(Profile::Default.collect(self.dict.clone()))
-    }
-}
-
-/// State of one load: origins, collected problems and warnings.
-struct Build<'a> {
-    loader: &'a Loader,
-    dotenv: Option<&'a (PathBuf, DotEnv)>,
-    origins: Vec<Origin>,
-    yaml_text: Option<String>,
-    /// `{{ from env NAME }}` values whose variable is not set: (path, NAME).
-    unresolved: Vec<(Vec<String>, String)>,
-    problems: Vec<Problem>,
-    warnings: Vec<String>,
-}
-
-fn split_key(key: &str) -> Vec<String> {
-    key.split('.').map(str::to_owned).collect()
-}
-
-/// Puts `value` at `path` inside nested objects.
-fn nest(path: &[String], value: Value) -> Value {
-    path.iter().rev().fold(value, |acc, key| {
-        Value::Object(Map::from_iter([(key.clone(), acc)]))
-    })
-}
-
-fn to_dict(value: Value) -> Dict {
-    match FValue::serialize(value) {
-        Ok(FValue::Dict(_, dict)) => dict,
-        _ => Dict::new(),
-    }
-}
-
-/// Whether keys of the mapping at `container` are user data (inside an integration config value).
-fn is_user_data(container: &[String]) -> bool {
-    container.len() >= 3 && container[0] == "integration" && container[1] == "config"
-}
-
-/// snake_cases mapping keys recursively, except inside integration-config values.
-fn normalise_keys(value: Value, container: &[String]) -> Value {
-    match value {
-        Value::Object(map) if !is_user_data(container) => {
-            let mut out = Map::with_capacity(map.len());
-            for (k, v) in map {
-                let key = decamelize(&k);
-                let mut path = container.to_vec();
-                path.push(key.clone());
-                out.insert(key, normalise_keys(v, &path));
-            }
-            Value::Object(out)
-        }
-        other => other,
-    }
-}
-
-/// Brings values of known settings into the form the typed structs accept, where the reference
-/// accepts more than figment does: every boolean spelling pydantic knows (`t`, `y`, `off`, …) and
-/// whole numbers written as floats (`10.0`) for integer settings.
-fn coerce_known(value: &mut Value, path: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            if is_user_data(path)
-                || (path.len() == 2 && path[0] == "integration" && path[1] == "config")
-            {
-                return;
-            }
-            for (k, v) in map.iter_mut() {
-                path.push(k.clone());
-                coerce_known(v, path);
-                path.pop();
-            }
-        }
-        Value::String(text)
-            if registry::find(&path.join(".")).is_some_and(|d| d.kind == SettingKind::Bool) =>
-        {
-            if let Some(b) = integration_config::parse_bool(text) {
-                *value = Value::Bool(b);
-            }
-        }
-        Value::Number(n) if n.is_f64() => {
-            let is_int = registry::find(&path.join("."))
-                .is_some_and(|d| matches!(d.kind, SettingKind::Int { .. }));
-            if let (true, Some(f)) = (is_int, n.as_f64()) {
-                if f.fract() == 0.0 && (0.0..9.0e15).contains(&f) {
-                    *value = Value::Number((f as u64).into());
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The name of the variable in a `{{ from env NAME }}` value; `Err` for another provider type.
-fn provider_reference(text: &str) -> Option<Result<String, String>> {
-    let inner = text.strip_prefix("{{ from ")?;
-    let first_line = inner.lines().next().unwrap_or("");
-    let end = first_line.rfind(" }}")?;
-    let spec = &first_line[..end];
-    let (kind, name) = spec.split_once(' ')?;
-    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return None;
-    }
-    if kind == "env" {
-        Some(Ok(name.trim().to_owned()))
-    } else {
-        Some(Err(kind.to_owned()))
-    }
-}
-
-fn json_scalar(value: &Value) -> Option<String> {
+pub(super) fn json_scalar(value: &Value) -> Option<String> {
     match value {
         Value::String(_) | Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
         _ => None,
     }
 }
 
-fn actual_parts(actual: &Actual) -> (Option<String>, &'static str) {
+pub(super) fn actual_parts(actual: &Actual) -> (Option<String>, &'static str) {
     match actual {
         Actual::Bool(b) => (Some(b.to_string()), "a boolean"),
         Actual::Unsigned(n) => (Some(n.to_string()), "a number"),
@@ -366,7 +44,7 @@ fn actual_parts(actual: &Actual) -> (Option<String>, &'static str) {
     }
 }
 
-fn kafka_brokers(text: &str) -> String {
+pub(super) fn kafka_brokers(text: &str) -> String {
     let trimmed = text.trim();
     if trimmed.starts_with('[') && trimmed.ends_with(']') {
         if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
@@ -398,7 +76,7 @@ impl<'de> Deserialize<'de> for Brokers {
 /// empty → 15, digits → minutes, `<n><unit>` with s/m/h/d/w.
 struct Minutes(i64);
 
-fn parse_minutes(text: &str) -> Option<i64> {
+pub(super) fn parse_minutes(text: &str) -> Option<i64> {
     let t = text.trim();
     if t.is_empty() {
         return Some(15);
@@ -458,7 +136,11 @@ impl<'de> Deserialize<'de> for Minutes {
 }
 
 /// Walks the masked settings JSON: calls `f(path, leaf)` for every non-object value.
-fn walk_leaves(value: &Value, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &Value)) {
+pub(super) fn walk_leaves(
+    value: &Value,
+    path: &mut Vec<String>,
+    f: &mut dyn FnMut(&[String], &Value),
+) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
@@ -471,315 +153,9 @@ fn walk_leaves(value: &Value, path: &mut Vec<String>, f: &mut dyn FnMut(&[String
     }
 }
 
-impl<'a> Build<'a> {
-    fn new(loader: &'a Loader, dotenv: Option<&'a (PathBuf, DotEnv)>) -> Self {
-        Build {
-            loader,
-            dotenv,
-            origins: Vec::new(),
-            yaml_text: None,
-            unresolved: Vec::new(),
-            problems: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    fn layer(&mut self, origin: Origin, path: &[String], mut value: Value) -> Layer {
-        coerce_known(&mut value, &mut path.to_vec());
-        self.origins.push(origin);
-        Layer {
-            id: self.origins.len() - 1,
-            dict: to_dict(nest(path, value)),
-        }
-    }
-
-    /// Assembles every source into one figment, lowest precedence first.
-    fn figment(&mut self) -> Result<Figment, ConfigError> {
-        let mut figment = Figment::new();
-        for layer in self.yaml_layers()? {
-            figment = figment.merge(layer);
-        }
-        if let Some((file, dotenv)) = self.dotenv {
-            for warning in &dotenv.warnings {
-                self.warnings.push(format!("{}: {warning}", file.display()));
-            }
-            let mut entries: Vec<(Vec<String>, &crate::dotenv::DotEnvEntry)> = dotenv
-                .entries
-                .iter()
-                .filter_map(|e| Some((env_path(&e.key)?, e)))
-                .collect();
-            entries.sort_by_key(|(path, e)| (path.len(), e.line));
-            for (path, entry) in entries {
-                let origin = Origin::DotEnv {
-                    file: file.clone(),
-                    key: entry.key.clone(),
-                    line: entry.line,
-                    depth: path.len(),
-                };
-                if let Some(value) = self.env_value(&path, &entry.value, &origin) {
-                    figment = figment.merge(self.layer(origin, &path, value));
-                }
-            }
-        }
-        let mut vars: Vec<(Vec<String>, &String, &String)> = self
-            .loader
-            .env
-            .iter()
-            .filter_map(|(k, v)| Some((env_path(k)?, k, v)))
-            .collect();
-        vars.sort_by(|a, b| (a.0.len(), a.1).cmp(&(b.0.len(), b.1)));
-        for (path, var, text) in vars {
-            let origin = Origin::Env {
-                var: var.clone(),
-                depth: path.len(),
-            };
-            if let Some(value) = self.env_value(&path, text, &origin) {
-                figment = figment.merge(self.layer(origin, &path, value));
-            }
-        }
-        for (key, value) in &self.loader.overrides {
-            let path = split_key(key);
-            let value = normalise_keys(value.clone(), &path);
-            let origin = Origin::Override;
-            figment = figment.merge(self.layer(origin, &path, value));
-        }
-        Ok(figment)
-    }
-
-    /// `config.yaml` as layers: the literal values, then one layer per resolved provider.
-    fn yaml_layers(&mut self) -> Result<Vec<Layer>, ConfigError> {
-        let file = self.loader.cwd.join(CONFIG_FILE);
-        let Some(text) = read_optional(&file)? else {
-            return Ok(Vec::new());
-        };
-        let doc = yaml::parse(&text).map_err(|source| ConfigError::Yaml {
-            path: file.clone(),
-            source,
-        })?;
-        let root = match doc {
-            Value::Null => Value::Object(Map::new()),
-            Value::Object(map) => Value::Object(map),
-            other => {
-                return Err(ConfigError::Yaml {
-                    path: file,
-                    source: yaml::YamlError::Unsupported {
-                        path: "(document)".to_owned(),
-                        message: format!(
-                            "expected a mapping of settings, found {}",
-                            integration_config::kind_of(&other)
-                        ),
-                    },
-                });
-            }
-        };
-        self.yaml_text = Some(text);
-        let mut root = normalise_keys(root, &[]);
-        let mut providers = Vec::new();
-        self.take_providers(&mut root, &mut Vec::new(), &mut providers, &file);
-        let mut layers = vec![self.layer(Origin::Yaml { file: file.clone() }, &[], root)];
-        for (path, var, value) in providers {
-            let origin = Origin::YamlProvider {
-                file: file.clone(),
-                var,
-            };
-            layers.push(self.layer(origin, &path, Value::String(value)));
-        }
-        Ok(layers)
-    }
-
-    /// Removes `{{ from env NAME }}` values from the YAML tree, resolving each from the
-    /// environment (then `.env`); unresolvable ones leave the key unset.
-    fn take_providers(
-        &mut self,
-        value: &mut Value,
-        path: &mut Vec<String>,
-        out: &mut Vec<(Vec<String>, String, String)>,
-        file: &Path,
-    ) {
-        let Value::Object(map) = value else {
-            return;
-        };
-        let keys: Vec<String> = map.keys().cloned().collect();
-        for key in keys {
-            path.push(key.clone());
-            let reference = map
-                .get(&key)
-                .and_then(Value::as_str)
-                .and_then(provider_reference);
-            match reference {
-                Some(Ok(var)) => {
-                    map.remove(&key);
-                    let found = self.loader.env.get(&var).cloned().or_else(|| {
-                        self.dotenv
-                            .and_then(|(_, d)| d.get(&var))
-                            .map(|e| e.value.clone())
-                    });
-                    match found {
-                        Some(v) => out.push((path.clone(), var, v)),
-                        None => self.unresolved.push((path.clone(), var)),
-                    }
-                }
-                Some(Err(kind)) => {
-                    map.remove(&key);
-                    self.warnings.push(format!(
-                        "{} {}: unknown value provider \"{kind}\" (only \"env\" exists); the key is left unset",
-                        file.display(),
-                        path.join(".")
-                    ));
-                }
-                None => {
-                    if let Some(child) = map.get_mut(&key) {
-                        self.take_providers(child, path, out, file);
-                    }
-                }
-            }
-            path.pop();
-        }
-    }
-
-    /// Turns an environment text into the value placed at `path`: JSON for sections, text for
-    /// everything else; empty text for a non-text setting means unset.
-    fn env_value(&mut self, path: &[String], text: &str, origin: &Origin) -> Option<Value> {
-        let key = path.join(".");
-        if registry::is_section(&key) {
-            if text.trim().is_empty() {
-                self.warnings.push(format!(
-                    "{} is empty and is ignored",
-                    self.place(origin, path)
-                ));
-                return None;
-            }
-            return match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => Some(normalise_keys(Value::Object(map), path)),
-                Ok(other) => {
-                    self.problems.push(Problem {
-                        key: key.clone(),
-                        source: Some(self.place(origin, path)),
-                        message: format!(
-                            "expected a JSON object of settings, found {}",
-                            integration_config::kind_of(&other)
-                        ),
-                    });
-                    None
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    self.problems.push(Problem {
-                        key: key.clone(),
-                        source: Some(self.place(origin, path)),
-                        message: format!("expected a JSON object of settings: {message}"),
-                    });
-                    None
-                }
-            };
-        }
-        if text.is_empty() {
-            if let Some(doc) = registry::find(&key) {
-                if !doc.is_text() {
-                    self.warnings.push(format!(
-                        "{} is empty; the default is used",
-                        self.place(origin, path)
-                    ));
-                    return None;
-                }
-            }
-        }
-        Some(Value::String(text.to_owned()))
-    }
-
-    fn origin(&self, figment: &Figment, path: &[String]) -> Option<&Origin> {
-        let metadata = figment.find_metadata(&path.join("."))?;
-        let index: usize = metadata.name.parse().ok()?;
-        self.origins.get(index)
-    }
-
-    fn yaml_location(&self, path: &[String]) -> Option<(usize, String)> {
-        let text = self.yaml_text.as_deref()?;
-        (1..=path.len())
-            .rev()
-            .find_map(|n| yaml::locate(text, &path[..n]))
-            .map(|(line, spelled)| {
-                // Keys below the located prefix are shown in settings spelling.
-                let rest = path[spelled.split('.').count()..].join(".");
-                if rest.is_empty() {
-                    (line, spelled)
-                } else {
-                    (line, format!("{spelled}.{rest}"))
-                }
-            })
-    }
-
-    /// Where a value came from, without the value: for printing and for problems that must not
-    /// show it.
-    fn place(&self, origin: &Origin, path: &[String]) -> String {
-        self.subject(origin, path, None)
-    }
-
-    /// `<where it was written>[=<value>] (<source>)`.
-    fn subject(&self, origin: &Origin, path: &[String], value: Option<&str>) -> String {
-        let shown = value.map(|v| format!("={v}")).unwrap_or_default();
-        let inner = |depth: usize| {
-            if path.len() > depth {
-                format!(" key {}", path[depth..].join("."))
-            } else {
-                String::new()
-            }
-        };
-        match origin {
-            Origin::Env { var, depth } => format!("{var}{}{shown} (environment)", inner(*depth)),
-            Origin::DotEnv {
-                file,
-                key,
-                line,
-                depth,
-            } => format!(
-                "{key}{}{shown} ({} line {line})",
-                inner(*depth),
-                file.display()
-            ),
-            Origin::Yaml { file } => match self.yaml_location(path) {
-                Some((line, spelled)) => {
-                    format!("{spelled}{shown} ({} line {line})", file.display())
-                }
-                None => format!("{}{shown} ({})", path.join("."), file.display()),
-            },
-            Origin::YamlProvider { file, var } => match self.yaml_location(path) {
-                Some((line, spelled)) => format!(
-                    "{spelled}{shown} ({} line {line}, from environment variable {var})",
-                    file.display()
-                ),
-                None => format!(
-                    "{}{shown} ({}, from environment variable {var})",
-                    path.join("."),
-                    file.display()
-                ),
-            },
-            Origin::Override => {
-                format!("{}{shown} (command-line override)", path.join("."))
-            }
-        }
-    }
-
-    fn is_sensitive(&self, path: &[String]) -> bool {
-        let key = path.join(".");
-        if registry::find(&key).is_some_and(|d| d.sensitive) {
-            return true;
-        }
-        if path.len() >= 3 && path[0] == "integration" && path[1] == "config" {
-            let config_key = integration_config::normalise_key(&path[2]);
-            return match &self.loader.spec {
-                Some(spec) => spec
-                    .configurations
-                    .iter()
-                    .any(|c| c.sensitive && c.key().eq_ignore_ascii_case(&config_key)),
-                None => integration_config::looks_secret(&config_key),
-            };
-        }
-        false
-    }
-
+impl Build<'_> {
     /// Records a problem at `path`, naming its source; `value` is shown unless sensitive.
-    fn problem(
+    pub(super) fn problem(
         &mut self,
         figment: &Figment,
         path: &[String],
@@ -799,7 +175,7 @@ impl<'a> Build<'a> {
     }
 
     /// "required" with the ways to set it.
-    fn missing(&mut self, path: &[String], note: &str) {
+    pub(super) fn missing(&mut self, path: &[String], note: &str) {
         let key = path.join(".");
         let env = crate::case::env_var_name(path);
         let yaml_key: Vec<String> = path.iter().map(|p| registry::camel_case(p)).collect();
@@ -819,7 +195,12 @@ impl<'a> Build<'a> {
         });
     }
 
-    fn figment_problem(&mut self, figment: &Figment, error: figment::Error, prefix: &[String]) {
+    pub(super) fn figment_problem(
+        &mut self,
+        figment: &Figment,
+        error: figment::Error,
+        prefix: &[String],
+    ) {
         for e in error {
             // extract_inner appends its own path after the error's; rebuild prefix + inner path.
             let mut inner = e.path.clone();
@@ -859,7 +240,7 @@ impl<'a> Build<'a> {
     }
 
     /// One setting, or `None` when unset (or invalid, which is recorded).
-    fn get<T: DeserializeOwned>(&mut self, figment: &Figment, key: &str) -> Option<T> {
+    pub(super) fn get<T: DeserializeOwned>(&mut self, figment: &Figment, key: &str) -> Option<T> {
         match figment.find_value(key) {
             Err(_) => None,
             Ok(_) => match figment.extract_inner_lossy::<T>(key) {
@@ -873,12 +254,21 @@ impl<'a> Build<'a> {
     }
 
     /// A setting with a default.
-    fn get_or<T: DeserializeOwned>(&mut self, figment: &Figment, key: &str, default: T) -> T {
+    pub(super) fn get_or<T: DeserializeOwned>(
+        &mut self,
+        figment: &Figment,
+        key: &str,
+        default: T,
+    ) -> T {
         self.get(figment, key).unwrap_or(default)
     }
 
     /// A section: its struct from whatever keys are set (defaults for the rest).
-    fn section<T: DeserializeOwned + Default>(&mut self, figment: &Figment, key: &str) -> T {
+    pub(super) fn section<T: DeserializeOwned + Default>(
+        &mut self,
+        figment: &Figment,
+        key: &str,
+    ) -> T {
         let path = split_key(key);
         match figment.find_value(key) {
             Err(_) | Ok(FValue::Empty(..)) => T::default(),
@@ -902,7 +292,7 @@ impl<'a> Build<'a> {
     }
 
     /// A URL setting: trailing slashes stripped, validated.
-    fn url(&mut self, figment: &Figment, key: &str) -> Option<String> {
+    pub(super) fn url(&mut self, figment: &Figment, key: &str) -> Option<String> {
         let text: String = self.get(figment, key)?;
         match integration_config::normalise_url(&text) {
             Some(url) => Some(url),
@@ -923,7 +313,7 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn settings(&mut self, figment: &Figment) -> Settings {
+    pub(super) fn settings(&mut self, figment: &Figment) -> Settings {
         let port = self.port(figment);
         let integration = self.integration(figment);
         let event_listener = self.event_listener(figment);
@@ -1025,7 +415,7 @@ impl<'a> Build<'a> {
         settings
     }
 
-    fn port(&mut self, figment: &Figment) -> PortSettings {
+    pub(super) fn port(&mut self, figment: &Figment) -> PortSettings {
         self.require_section(figment, "port");
         let client_id = self.get::<Secret>(figment, "port.client_id");
         let client_secret = self.get::<Secret>(figment, "port.client_secret");
@@ -1075,7 +465,7 @@ impl<'a> Build<'a> {
     }
 
     /// Records a problem when a section key holds a non-mapping value.
-    fn require_section(&mut self, figment: &Figment, key: &str) {
+    pub(super) fn require_section(&mut self, figment: &Figment, key: &str) {
         if let Ok(value) = figment.find_value(key) {
             if !matches!(value, FValue::Dict(..)) {
                 self.problem(
@@ -1088,7 +478,7 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn integration(&mut self, figment: &Figment) -> IntegrationSettings {
+    pub(super) fn integration(&mut self, figment: &Figment) -> IntegrationSettings {
         self.require_section(figment, "integration");
         let info = &self.loader.integration;
         let given_type = self
@@ -1143,7 +533,7 @@ impl<'a> Build<'a> {
     }
 
     /// `integration.config`, validated against the spec when there is one.
-    fn integration_config(&mut self, figment: &Figment) -> IntegrationConfig {
+    pub(super) fn integration_config(&mut self, figment: &Figment) -> IntegrationConfig {
         let base = split_key("integration.config");
         let raw: Map<String, Value> = match figment.find_value("integration.config") {
             Err(_) | Ok(FValue::Empty(..)) => Map::new(),
@@ -1219,7 +609,7 @@ impl<'a> Build<'a> {
         config
     }
 
-    fn event_listener(&mut self, figment: &Figment) -> EventListenerSettings {
+    pub(super) fn event_listener(&mut self, figment: &Figment) -> EventListenerSettings {
         self.require_section(figment, "event_listener");
         let listener_type = self
             .get(figment, "event_listener.type")
@@ -1286,7 +676,7 @@ impl<'a> Build<'a> {
     }
 
     /// Range checks from the registry, TLS consistency, spec-dependent checks.
-    fn validate(&mut self, figment: &Figment, settings: &Settings) {
+    pub(super) fn validate(&mut self, figment: &Figment, settings: &Settings) {
         let shown = serde_json::to_value(settings).unwrap_or(Value::Null);
         let mut out_of_range: Vec<(Vec<String>, String, String)> = Vec::new();
         walk_leaves(&shown, &mut Vec::new(), &mut |path, leaf| {
@@ -1390,7 +780,7 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn collect_warnings(&mut self, figment: &Figment, settings: &Settings) {
+    pub(super) fn collect_warnings(&mut self, figment: &Figment, settings: &Settings) {
         let is_mode = |k: &str, v: &str| {
             k.eq_ignore_ascii_case("OCEAN__PROCESS_EXECUTION_MODE") && !v.is_empty()
         };
@@ -1436,7 +826,11 @@ impl<'a> Build<'a> {
     }
 
     /// Where each printed value came from.
-    fn provenance(&self, figment: &Figment, settings: &Settings) -> BTreeMap<String, String> {
+    pub(super) fn provenance(
+        &self,
+        figment: &Figment,
+        settings: &Settings,
+    ) -> BTreeMap<String, String> {
         let shown = serde_json::to_value(settings).unwrap_or(Value::Null);
         let mut out = BTreeMap::new();
         walk_leaves(&shown, &mut Vec::new(), &mut |path, _| {
@@ -1460,25 +854,9 @@ impl<'a> Build<'a> {
     }
 }
 
-/// The settings path of an `OCEAN__…` variable name (case-insensitive), or `None`.
-fn env_path(name: &str) -> Option<Vec<String>> {
-    if name.len() <= ENV_PREFIX.len() || !name.is_char_boundary(ENV_PREFIX.len()) {
-        return None;
-    }
-    let (prefix, rest) = name.split_at(ENV_PREFIX.len());
-    if !prefix.eq_ignore_ascii_case(ENV_PREFIX) {
-        return None;
-    }
-    let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
-    if path.iter().any(String::is_empty) {
-        return None;
-    }
-    Some(path)
-}
-
 /// Collects keys that are neither settings nor sections (integration config, vault extras and
 /// listener fields are allowed).
-fn find_unknown(dict: &Dict, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+pub(super) fn find_unknown(dict: &Dict, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     for (key, value) in dict {
         path.push(key.clone());
         let dotted = path.join(".");
@@ -1501,7 +879,7 @@ fn find_unknown(dict: &Dict, path: &mut Vec<String>, out: &mut Vec<Vec<String>>)
     }
 }
 
-fn derive_mcp_url(base_url: &str) -> Option<String> {
+pub(super) fn derive_mcp_url(base_url: &str) -> Option<String> {
     let parsed = url::Url::parse(base_url).ok()?;
     let host = parsed.host_str().filter(|h| !h.is_empty())?;
     let host = host.strip_prefix("api.").unwrap_or(host);
@@ -1512,87 +890,8 @@ fn derive_mcp_url(base_url: &str) -> Option<String> {
     Some(format!("{}://{netloc}/v1", parsed.scheme()))
 }
 
-fn default_workers() -> u64 {
+pub(super) fn default_workers() -> u64 {
     std::thread::available_parallelism()
         .map(|n| n.get() as u64)
         .unwrap_or(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_names_map_to_paths() {
-        let check = |name: &str, expected: Option<&[&str]>| {
-            let got = env_path(name);
-            let expected = expected.map(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-            assert_eq!(got, expected, "{name}");
-        };
-        check("OCEAN__PORT__CLIENT_ID", Some(&["port", "client_id"]));
-        check(
-            "ocean__event_listener__TYPE",
-            Some(&["event_listener", "type"]),
-        );
-        check("OCEAN__RUNTIME", Some(&["runtime"]));
-        check("OCEAN__", None);
-        check("OCEANX__A", None);
-        check("OCEAN__A____B", None);
-        check("APPLICATION__PORT", None);
-    }
-
-    #[test]
-    fn provider_references() {
-        assert_eq!(
-            provider_reference("{{ from env PORT_CLIENT_ID }}"),
-            Some(Ok("PORT_CLIENT_ID".to_owned()))
-        );
-        assert_eq!(
-            provider_reference("{{ from vault x }}"),
-            Some(Err("vault".to_owned()))
-        );
-        assert_eq!(provider_reference("plain"), None);
-        assert_eq!(provider_reference("{{ from env }}"), None);
-    }
-
-    #[test]
-    fn interval_parsing_matches_the_reference() {
-        let check = |text: &str, expected: Option<i64>| {
-            assert_eq!(parse_minutes(text), expected, "{text:?}");
-        };
-        check("15", Some(15));
-        check("15m", Some(15));
-        check("1h", Some(60));
-        check("2h", Some(120));
-        check("", Some(15));
-        check("  ", Some(15));
-        check("90s", Some(1));
-        check("1d", Some(1440));
-        check("not-an-interval", None);
-        check("5x", None);
-    }
-
-    #[test]
-    fn mcp_urls_are_derived_per_region() {
-        let check = |base: &str, expected: &str| {
-            assert_eq!(derive_mcp_url(base).as_deref(), Some(expected), "{base}");
-        };
-        check("https://api.getport.io", "https://mcp.getport.io/v1");
-        check("https://api.us.port.io", "https://mcp.us.port.io/v1");
-        check(
-            "https://api.stg-01.getport.io",
-            "https://mcp.stg-01.getport.io/v1",
-        );
-        check("http://api.localhost:9080", "http://mcp.localhost:9080/v1");
-        check("http://localhost:3000", "http://mcp.localhost:3000/v1");
-        check("https://example.com", "https://mcp.example.com/v1");
-        assert_eq!(derive_mcp_url("file:///tmp/x"), None);
-    }
-
-    #[test]
-    fn brokers_join_json_arrays_and_keep_malformed_text() {
-        assert_eq!(kafka_brokers("[\"a:9096\",\"b:9096\"]"), "a:9096,b:9096");
-        assert_eq!(kafka_brokers("[not json]"), "[not json]");
-        assert_eq!(kafka_brokers("a:1,b:2"), "a:1,b:2");
-    }
 }

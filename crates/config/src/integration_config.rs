@@ -254,6 +254,9 @@ pub(crate) fn validate(
         if spec.sensitive {
             sensitive.insert(key.clone());
         }
+        // Empty text for a non-text type (as Helm renders unset values) counts as not given.
+        let given = given
+            .filter(|v| !(spec.config_type != ConfigurationType::String && v.as_str() == Some("")));
         let value = match given {
             Some(Value::Null) | None => match &spec.default {
                 Some(default) if !default.is_null() => match coerce(spec.config_type, default) {
@@ -591,6 +594,20 @@ mod tests {
             Err("a JSON object (or its JSON text)"),
         );
         check(T::Array, json!("[1,2]"), Ok(json!([1, 2])));
+    }
+
+    #[test]
+    fn empty_text_for_typed_values_means_not_given() {
+        let (config, issues) = validate(
+            &spec(SPEC),
+            values(
+                json!({"api_token": "", "base_url": "https://x", "page_size": "", "headers": ""}),
+            ),
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(config.get("api_token"), Some(&json!("")));
+        assert_eq!(config.get("page_size"), Some(&json!(25)));
+        assert_eq!(config.get("headers"), Some(&json!(null)));
     }
 
     #[test]

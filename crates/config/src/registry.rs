@@ -112,15 +112,12 @@ impl SettingDoc {
     }
 
     /// Whether an empty environment value is a value of its own ("empty text"; for the
-    /// incremental interval, 15 minutes) rather than "unset".
+    /// incremental interval, 15 minutes) rather than "unset". Empty credentials and URLs mean
+    /// unset: neither can be empty, and Helm renders unset values as empty strings.
     pub fn is_text(&self) -> bool {
         matches!(
             self.kind,
-            SettingKind::Text
-                | SettingKind::Secret
-                | SettingKind::Url
-                | SettingKind::Brokers
-                | SettingKind::Minutes
+            SettingKind::Text | SettingKind::Brokers | SettingKind::Minutes
         )
     }
 }

@@ -263,7 +263,26 @@ fn empty_values_for_typed_settings_mean_unset() {
     assert_eq!(s.base_url.as_deref(), Some(""));
     assert_eq!(
         s.warnings(),
-        ["OCEAN__SCHEDULED_RESYNC_INTERVAL (environment) is empty; the default is used"]
+        ["OCEAN__SCHEDULED_RESYNC_INTERVAL (environment) is empty and is treated as unset"]
+    );
+}
+
+#[test]
+fn empty_credentials_do_not_hide_values_from_lower_sources() {
+    // Helm renders unset values as empty strings.
+    let c = case()
+        .yaml("port:\n  clientId: from-yaml\n  clientSecret: from-yaml\n")
+        .env("OCEAN__PORT__CLIENT_ID", "")
+        .env("OCEAN__PORT__BASE_URL", "");
+    let s = c.ok();
+    assert_eq!(s.port.client_id.expose(), "from-yaml");
+    assert_eq!(s.port.base_url, "https://api.getport.io");
+    let c = case()
+        .env("OCEAN__PORT__CLIENT_ID", "")
+        .env("OCEAN__PORT__CLIENT_SECRET", "s");
+    assert_eq!(
+        c.err(),
+        "invalid configuration: port.client_id: required; set OCEAN__PORT__CLIENT_ID or port.clientId in config.yaml"
     );
 }
 

@@ -379,7 +379,7 @@ impl<'a> Build<'a> {
             if let Some(doc) = registry::find(&key) {
                 if !doc.is_text() {
                     self.warnings.push(format!(
-                        "{} is empty; the default is used",
+                        "{} is empty and is treated as unset",
                         self.place(origin, path)
                     ));
                     return None;

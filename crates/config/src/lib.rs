@@ -46,6 +46,6 @@ pub use settings::{
     WebhookSettings,
 };
 pub use spec::{
-    ActionSpec, ConfigurationSpec, ConfigurationType, Feature, FeatureResource,
-    SPEC_FILE_CANDIDATES, SaasSpec, Spec, SpecError,
+    ConfigurationSpec, ConfigurationType, Feature, FeatureResource, SPEC_FILE_CANDIDATES, SaasSpec,
+    Spec, SpecError,
 };

@@ -61,6 +61,14 @@ pub enum SpecError {
         /// The `.port` directory that was searched.
         dir: PathBuf,
     },
+    /// A part of the spec that an operation needs has the wrong shape.
+    #[error("the spec's `{key}` is malformed: {message}")]
+    Malformed {
+        /// The offending key (`features[1].resources`).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The spec lacks a key that an operation needs.
     #[error("the spec has no `{key}`, which is needed to {purpose}")]
     Missing {
@@ -87,9 +95,10 @@ pub struct Spec {
     /// Documentation link (not read by the framework).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,
-    /// Declared features; `None` when the key is absent (which [`Spec::exporter_kinds`] rejects).
+    /// Declared features, as written; read them through [`Spec::features`]. Kept untyped so
+    /// that a malformed `features` block only fails the tools that need it, as in the reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<Feature>>,
+    pub features: Option<Value>,
     /// The integration's own configuration fields (`integration.config`).
     #[serde(default)]
     pub configurations: Vec<ConfigurationSpec>,
@@ -105,9 +114,10 @@ pub struct Spec {
     /// Whether the integration may run as an actions processor.
     #[serde(default)]
     pub actions_processing_enabled: bool,
-    /// Per action: which execution identities are allowed.
-    #[serde(default)]
-    pub actions: Vec<ActionSpec>,
+    /// Per action: which execution identities are allowed, as written; read it through
+    /// [`Spec::allowed_execution_identities`] (malformed entries are skipped, as in the reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Value>,
     /// Every other key, kept as written.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -117,8 +127,8 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feature {
     /// `exporter` or `gitops` (other values are kept).
-    #[serde(rename = "type")]
-    pub feature_type: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub feature_type: Option<String>,
     /// UI section (not read by the framework).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
@@ -134,7 +144,8 @@ pub struct Feature {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureResource {
     /// The kind name.
-    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// Every other key, kept as written.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -227,20 +238,6 @@ pub struct SaasSpec {
     pub extra: Map<String, Value>,
 }
 
-/// One entry of `actions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionSpec {
-    /// The action type name.
-    pub name: String,
-    /// Which execution identities (`actor`, `service_account`, …) may run it.
-    #[serde(default)]
-    pub allowed_execution_identities: Vec<String>,
-    /// Every other key, kept as written.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 impl Spec {
     /// Loads the spec from `<integration_dir>/.port/`, trying [`SPEC_FILE_CANDIDATES`] in order.
     /// `Ok(None)` when none exists.
@@ -289,34 +286,78 @@ impl Spec {
         })
     }
 
-    /// The distinct kinds declared by `exporter` features, in order of first appearance.
-    /// Fails when `features` is absent, or an exporter feature has no `resources`.
-    pub fn exporter_kinds(&self) -> Result<Vec<String>, SpecError> {
-        let features = self.features.as_ref().ok_or(SpecError::Missing {
+    /// The `features` list, typed. Fails when it is absent or malformed.
+    pub fn features(&self) -> Result<Vec<Feature>, SpecError> {
+        let features = self.features.clone().ok_or(SpecError::Missing {
             key: "features".to_owned(),
-            purpose: "list the integration's kinds",
+            purpose: "list the integration's features",
         })?;
+        serde_path_to_error::deserialize(features).map_err(|e| SpecError::Malformed {
+            key: format!("features{}", path_suffix(&e.path().to_string())),
+            message: e.inner().to_string(),
+        })
+    }
+
+    /// The distinct kinds declared by `exporter` features, in order of first appearance.
+    /// Fails when `features` is absent or malformed, or an exporter resource has no `kind`.
+    pub fn exporter_kinds(&self) -> Result<Vec<String>, SpecError> {
+        let purpose = "list the integration's kinds";
         let mut kinds: Vec<String> = Vec::new();
-        for (i, feature) in features.iter().enumerate() {
-            if feature.feature_type != "exporter" {
+        for (i, feature) in self.features()?.iter().enumerate() {
+            if feature.feature_type.as_deref() != Some("exporter") {
                 continue;
             }
             let resources = feature.resources.as_ref().ok_or(SpecError::Missing {
                 key: format!("features[{i}].resources"),
-                purpose: "list the integration's kinds",
+                purpose,
             })?;
-            for resource in resources {
-                if !kinds.contains(&resource.kind) {
-                    kinds.push(resource.kind.clone());
+            for (j, resource) in resources.iter().enumerate() {
+                let kind = resource.kind.as_ref().ok_or(SpecError::Missing {
+                    key: format!("features[{i}].resources[{j}].kind"),
+                    purpose,
+                })?;
+                if !kinds.contains(kind) {
+                    kinds.push(kind.clone());
                 }
             }
         }
         Ok(kinds)
     }
 
+    /// Which execution identities (`actor`, `service_account`, …) may run an action type:
+    /// `actions[].allowedExecutionIdentities` of the entry whose `name` matches; empty when there
+    /// is none. Malformed entries and non-text items are skipped.
+    pub fn allowed_execution_identities(&self, action_type: &str) -> Vec<String> {
+        let Some(Value::Array(actions)) = &self.actions else {
+            return Vec::new();
+        };
+        actions
+            .iter()
+            .find(|a| a.get("name").and_then(Value::as_str) == Some(action_type))
+            .and_then(|a| a.get("allowedExecutionIdentities"))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether `runtime: Saas` is allowed (`saas.enabled` is not `false`).
     pub fn allows_saas(&self) -> bool {
         self.saas.as_ref().and_then(|s| s.enabled).unwrap_or(true)
+    }
+}
+
+/// `[0].resources` from serde_path_to_error's `.`-for-root paths.
+fn path_suffix(path: &str) -> String {
+    match path {
+        "." => String::new(),
+        p if p.starts_with('[') => p.to_owned(),
+        p => format!(".{p}"),
     }
 }
 
@@ -393,9 +434,10 @@ customKey: kept
         assert!(!spec.allows_saas());
         assert!(spec.actions_processing_enabled);
         assert_eq!(
-            spec.actions[0].allowed_execution_identities,
+            spec.allowed_execution_identities("create_issue"),
             ["actor", "service_account"]
         );
+        assert!(spec.allowed_execution_identities("other").is_empty());
         assert_eq!(spec.extra["customKey"], "kept");
     }
 
@@ -457,11 +499,34 @@ customKey: kept
     }
 
     #[test]
+    fn malformed_optional_sections_only_fail_their_readers() {
+        let spec = Spec::parse(
+            Path::new("spec.yaml"),
+            "features: 3\nactions:\n  - name: a\n    allowedExecutionIdentities: [actor, 1]\n  - bogus\n",
+        )
+        .unwrap();
+        assert_eq!(
+            spec.exporter_kinds().unwrap_err().to_string(),
+            "the spec's `features` is malformed: invalid type: integer `3`, expected a sequence"
+        );
+        assert_eq!(spec.allowed_execution_identities("a"), ["actor"]);
+        let spec = Spec::parse(
+            Path::new("spec.yaml"),
+            "features:\n  - type: exporter\n    resources:\n      - {}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            spec.exporter_kinds().unwrap_err().to_string(),
+            "the spec has no `features[0].resources[0].kind`, which is needed to list the integration's kinds"
+        );
+    }
+
+    #[test]
     fn kinds_need_features_and_resources() {
         let spec = Spec::parse(Path::new("spec.yaml"), "title: x\n").unwrap();
         assert_eq!(
             spec.exporter_kinds().unwrap_err().to_string(),
-            "the spec has no `features`, which is needed to list the integration's kinds"
+            "the spec has no `features`, which is needed to list the integration's features"
         );
         let spec = Spec::parse(Path::new("spec.yaml"), "features:\n  - type: exporter\n").unwrap();
         assert_eq!(

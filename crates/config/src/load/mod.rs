@@ -70,18 +70,18 @@ impl IntegrationInfo {
 #[derive(Debug, Clone)]
 pub struct Loader {
     integration: IntegrationInfo,
-    cwd: PathBuf,
+    cwd: Option<PathBuf>,
     env: BTreeMap<String, String>,
     overrides: Vec<(String, Value)>,
     spec: Option<Spec>,
 }
 
 impl Loader {
-    /// A loader with no environment, no overrides, no spec, reading files from `.`.
+    /// A loader with no files, no environment, no overrides and no spec: only defaults.
     pub fn new(integration: IntegrationInfo) -> Self {
         Loader {
             integration,
-            cwd: PathBuf::from("."),
+            cwd: None,
             env: BTreeMap::new(),
             overrides: Vec::new(),
             spec: None,
@@ -98,9 +98,9 @@ impl Loader {
             .env(vars))
     }
 
-    /// Where `config.yaml` and `.env` are read from.
+    /// Where `config.yaml` and `.env` are read from (without it, neither is read).
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.cwd = dir.into();
+        self.cwd = Some(dir.into());
         self
     }
 
@@ -174,7 +174,10 @@ impl Loader {
     }
 
     fn read_dotenv(&self) -> Result<Option<(PathBuf, DotEnv)>, ConfigError> {
-        let path = self.cwd.join(DOTENV_FILE);
+        let Some(cwd) = &self.cwd else {
+            return Ok(None);
+        };
+        let path = cwd.join(DOTENV_FILE);
         match read_optional(&path)? {
             Some(text) => Ok(Some((path, DotEnv::parse(&text, &self.env)))),
             None => Ok(None),

@@ -245,7 +245,10 @@ impl<'a> Build<'a> {
 
     /// `config.yaml` as layers: the literal values, then one layer per resolved provider.
     pub(super) fn yaml_layers(&mut self) -> Result<Vec<Layer>, ConfigError> {
-        let file = self.loader.cwd.join(CONFIG_FILE);
+        let Some(cwd) = &self.loader.cwd else {
+            return Ok(Vec::new());
+        };
+        let file = cwd.join(CONFIG_FILE);
         let Some(text) = read_optional(&file)? else {
             return Ok(Vec::new());
         };

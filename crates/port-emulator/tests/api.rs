@@ -877,6 +877,16 @@ async fn faults_are_injected_and_change_nothing() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["count"], 1);
     assert_eq!(body["entities"][0]["$datasource"], EXPORTER_UA);
+    let count = h
+        .http
+        .get(h.url("/_emulator/count?blueprint=benchItem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read(count).await.1,
+        json!({"blueprint": "benchItem", "count": 1})
+    );
     h.emulator.controls().set_fail_rate(0.0);
 
     // The rate limit answers 429 with Retry-After; set through the admin route.

@@ -18,6 +18,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/entities", get(entities))
+        .route("/count", get(count))
         .route("/blueprints", get(blueprints))
         .route("/integrations", get(integrations))
         .route("/integrations/{id}/resync-states", get(resync_states))
@@ -40,6 +41,7 @@ pub(super) async fn home(State(state): State<AppState>) -> ApiResult {
             "clientId": state.shared.client_id,
             "inspect": [
                 "GET /_emulator/entities?blueprint=ID",
+                "GET /_emulator/count?blueprint=ID",
                 "GET /_emulator/blueprints",
                 "GET /_emulator/integrations",
                 "GET /_emulator/integrations/{id}/resync-states",
@@ -93,6 +95,28 @@ async fn entities(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
     Ok(reply(
         StatusCode::OK,
         json!({"count": entities.len(), "entities": entities}),
+    ))
+}
+
+async fn count(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult {
+    let Some(blueprint) = Params::parse(query.as_deref())
+        .get("blueprint")
+        .map(str::to_owned)
+    else {
+        return Err(ApiError::invalid(
+            "querystring must have required property 'blueprint'",
+        ));
+    };
+    let (blueprint, count) = state
+        .db
+        .call(move |store| {
+            let count = store.count_entities(&blueprint);
+            (blueprint, count)
+        })
+        .await?;
+    Ok(reply(
+        StatusCode::OK,
+        json!({"blueprint": blueprint, "count": count?}),
     ))
 }
 

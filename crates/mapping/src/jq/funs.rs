@@ -113,7 +113,8 @@ fn parse_number_text(s: &str) -> Option<Val> {
     })
 }
 
-fn tonumber(v: Val) -> ValR<Val> {
+/// `tonumber`: numbers as they are, numeric strings parsed (keeping their literal).
+pub fn tonumber(v: Val) -> ValR<Val> {
     match &v {
         Val::Num(_) | Val::Lit(_) => Ok(v),
         Val::Str(s) => {

@@ -18,6 +18,7 @@ pub mod value;
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Ctx, Vars};
 use std::sync::{Arc, OnceLock};
+pub use funs::tonumber;
 pub use value::Val;
 
 /// Every builtin jq 1.8.2 defines, as `name/arity` (what `builtins` returns).

@@ -1,0 +1,167 @@
+//! The contract between Ocean and an integration: what an integration author implements.
+//!
+//! An integration is a value built from its typed configuration that can fetch the raw items of
+//! each kind it supports, as an async stream of pages. It never talks to Port, never maps, never
+//! batches: the lifecycle owns all of that. Optional hooks run at startup and around resyncs.
+//!
+//! The trait is object safe (the engine holds an `Arc<dyn Integration>`), so hooks are written with
+//! [`async_trait`](https://docs.rs/async-trait) and fetchers return a boxed stream.
+
+use futures::stream::BoxStream;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::fmt;
+use tokio_util::sync::CancellationToken;
+
+/// Any error an integration's own code returns.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// One page of raw third-party items (JSON objects), as the third party's API returned them.
+pub type Page = Vec<Value>;
+
+/// The raw items of one kind: pages in order; an `Err` ends the kind as failed (pages already
+/// yielded stay upserted, and the resync deletes nothing).
+pub type PageStream = BoxStream<'static, Result<Page, FetchError>>;
+
+/// Why fetching a kind failed: what was being done, and the underlying cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct FetchError {
+    context: String,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl FetchError {
+    /// A failure described by a message alone.
+    pub fn new(context: impl Into<String>) -> Self {
+        FetchError { context: context.into(), source: None }
+    }
+
+    /// A failure with an underlying cause, e.g.
+    /// `FetchError::with_source("listing PagerDuty services (offset 200)", err)`.
+    pub fn with_source(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        FetchError { context: context.into(), source: Some(source.into()) }
+    }
+
+    /// The message followed by every cause in the chain, `: `-separated.
+    pub fn chain(&self) -> String {
+        let mut text = self.context.clone();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|e| e as _);
+        while let Some(err) = cause {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            cause = err.source();
+        }
+        text
+    }
+}
+
+/// What a fetcher is asked for: the kind, the mapping resource that asked, and a cancellation
+/// signal (set when the resync is superseded or the process shuts down).
+#[derive(Clone)]
+pub struct FetchContext {
+    kind: String,
+    resource_index: usize,
+    selector: Value,
+    resync_id: Option<String>,
+    cancel: CancellationToken,
+}
+
+impl FetchContext {
+    /// Builds a context; the lifecycle does this for every resource it resyncs.
+    pub fn new(
+        kind: impl Into<String>,
+        resource_index: usize,
+        selector: Value,
+        resync_id: Option<String>,
+        cancel: CancellationToken,
+    ) -> Self {
+        FetchContext { kind: kind.into(), resource_index, selector, resync_id, cancel }
+    }
+
+    /// The kind to fetch.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The position of the requesting resource in the mapping (the same kind may appear twice).
+    pub fn resource_index(&self) -> usize {
+        self.resource_index
+    }
+
+    /// The resource's whole `selector` object as written in the mapping, including
+    /// integration-specific fields next to `query` (e.g. PagerDuty's `apiQueryParams`).
+    pub fn selector(&self) -> &Value {
+        &self.selector
+    }
+
+    /// One integration-specific selector field, deserialised; `Ok(None)` when absent or null.
+    pub fn selector_field<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FetchError> {
+        match self.selector.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value(value.clone()).map(Some).map_err(|e| {
+                FetchError::with_source(
+                    format!("reading selector field `{name}` of kind `{}`", self.kind),
+                    e,
+                )
+            }),
+        }
+    }
+
+    /// The id of the resync this fetch belongs to, if any.
+    pub fn resync_id(&self) -> Option<&str> {
+        self.resync_id.as_deref()
+    }
+
+    /// A token cancelled when this fetch should stop early; long fetchers may select on it.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Whether the fetch has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
+impl fmt::Debug for FetchContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchContext")
+            .field("kind", &self.kind)
+            .field("resource_index", &self.resource_index)
+            .field("resync_id", &self.resync_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an integration implements: the third-party side of a sync.
+///
+/// Build it from the integration's typed configuration (see the SDK's `run`), then Ocean calls
+/// [`Integration::fetch`] for every resource of the mapping, in mapping order.
+#[async_trait::async_trait]
+pub trait Integration: Send + Sync + 'static {
+    /// The kinds this integration can fetch. A mapping resource of any other kind fails that kind
+    /// ("kind not implemented"), which makes the resync delete nothing.
+    fn kinds(&self) -> Vec<String>;
+
+    /// The raw items of `ctx.kind()`, as a stream of pages. Called once per resource per resync.
+    /// The stream must be `'static`: clone what it needs (an `Arc`'d HTTP client, settings).
+    fn fetch(&self, ctx: FetchContext) -> PageStream;
+
+    /// Runs once after startup, before the event listener starts; an error is logged, not fatal.
+    async fn on_start(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Runs before every full resync; an error fails the resync before any kind is fetched.
+    async fn on_resync_start(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    /// Runs after a full resync that succeeded (reconciliation included).
+    async fn on_resync_complete(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}

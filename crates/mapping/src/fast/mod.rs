@@ -64,6 +64,7 @@ enum Node {
     Iterate,
     Literal(Lit),
     Pipe(Box<Node>, Box<Node>),
+    Comma(Box<Node>, Box<Node>),
     Collect(Box<Node>),
     Binary(Op, Box<Node>, Box<Node>),
     And(Box<Node>, Box<Node>),
@@ -88,7 +89,7 @@ impl Node {
             | Node::Collect(_)
             | Node::Call(_)
             | Node::Empty => true,
-            Node::Iterate => false,
+            Node::Iterate | Node::Comma(..) => false,
             Node::Pipe(a, b) | Node::Alt(a, b) => a.single() && b.single(),
             Node::Binary(_, a, b) | Node::And(a, b) | Node::Or(a, b) => a.single() && b.single(),
             Node::If(c, a, b) => c.single() && a.single() && b.single(),
@@ -255,7 +256,11 @@ impl Parser {
     }
 
     fn pipe(&mut self) -> Option<Node> {
-        let lhs = self.alt()?;
+        let mut lhs = self.alt()?;
+        while self.eat_punct(",") {
+            let rhs = self.alt()?;
+            lhs = Node::Comma(Box::new(lhs), Box::new(rhs));
+        }
         if self.eat_punct("|") {
             let rhs = self.pipe()?;
             return Some(Node::Pipe(Box::new(lhs), Box::new(rhs)));
@@ -378,6 +383,13 @@ impl Parser {
                 self.pos += 1;
                 Node::Index(n.parse().ok()?)
             }
+            Tok::Punct("-") => match self.toks.get(self.pos + 1)?.clone() {
+                Tok::Num(n) => {
+                    self.pos += 2;
+                    Node::Index(-n.parse::<f64>().ok()?)
+                }
+                _ => return None,
+            },
             _ => return None,
         };
         if !self.eat_punct("]") {
@@ -669,7 +681,7 @@ fn eval1(n: &Node, input: &Val) -> Res<Option<Val>> {
                 return Ok(None);
             }
         }
-        Node::Iterate => unreachable_multi()?,
+        Node::Iterate | Node::Comma(..) => unreachable_multi()?,
     }))
 }
 
@@ -707,6 +719,12 @@ fn eval(n: &Node, input: &Val, k: &mut dyn FnMut(Val) -> Res<bool>) -> Res<bool>
             other => Err(format!("Cannot iterate over {}", other.describe())),
         },
         Node::Pipe(a, b) => eval(a, input, &mut |v| eval(b, &v, k)),
+        Node::Comma(a, b) => {
+            if !eval(a, input, k)? {
+                return Ok(false);
+            }
+            eval(b, input, k)
+        }
         Node::Alt(a, b) => {
             // Only reached with a multi-output right side (the left side is single).
             match eval1(a, input)? {

@@ -44,7 +44,14 @@ impl Db {
                     }
                 };
                 while let Ok(job) = queue.recv() {
-                    job(&mut store);
+                    // A panicking job (a bug) fails its own call (its answer channel is
+                    // dropped, so the caller gets `DbGone`) without taking the emulator down;
+                    // its transaction, if any, was rolled back when it unwound.
+                    let outcome =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut store)));
+                    if outcome.is_err() {
+                        tracing::error!("an emulator database operation panicked");
+                    }
                 }
             })
             .map_err(|_| EmulatorError::DbGone)?;

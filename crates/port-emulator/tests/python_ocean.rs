@@ -265,6 +265,19 @@ async fn python_ocean_sail_resyncs_into_the_emulator() {
             .any(|r| r.channel == "metrics" && r.path == "/syncMetrics")
     );
 
+    let bulk_writes = |emulator: &RunningEmulator| {
+        emulator
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/v1/blueprints/sampleItem/entities/bulk")
+            .count()
+    };
+    let cold_writes = bulk_writes(&emulator);
+    assert!(
+        cold_writes >= 2,
+        "30 entities need at least two bulk requests of 20"
+    );
+
     // Second run, the source shrank to 20 items: reconciliation lists our entities by
     // datasource (`before` = resync start) and deletes the 10 stale items; the groups stay
     // because kept items still relate to them.
@@ -304,11 +317,17 @@ async fn python_ocean_sail_resyncs_into_the_emulator() {
                 .is_some_and(|ua| ua.starts_with("port-ocean/sample/0.1.0/emulator-sample"))),
         "every API call carries Python Ocean's user agent"
     );
-    // The unchanged 20 items were compared through search, not rewritten.
+    // The unchanged 20 items were compared through search (Ocean's changed-entity filter)
+    // and found identical, so none was written again.
     assert!(
         requests
             .iter()
             .any(|r| r.path == "/v1/entities/search" && r.status == 200)
+    );
+    assert_eq!(
+        bulk_writes(&emulator),
+        cold_writes,
+        "unchanged entities were rewritten"
     );
 
     emulator.shutdown().await.unwrap();

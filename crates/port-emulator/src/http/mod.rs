@@ -45,6 +45,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(protected)
         .nest("/_emulator", admin::routes())
         .route("/", get(admin::home))
+        .route("/_emulator/", get(admin::home))
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.clone(), traffic))

@@ -47,7 +47,14 @@ fn maps_items_and_reports_counts_and_misconfigurations() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(dir.path(), "port-app-config.yml", CONFIG);
     let items = write(dir.path(), "items.json", ITEMS);
-    let out = ocean(&["map", "--config", config.to_str().unwrap(), "--kind", "repo", items.to_str().unwrap()]);
+    let out = ocean(&[
+        "map",
+        "--config",
+        config.to_str().unwrap(),
+        "--kind",
+        "repo",
+        items.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -58,11 +65,20 @@ fn maps_items_and_reports_counts_and_misconfigurations() {
     assert_eq!(v["selector_dropped"], 1);
     assert_eq!(v["selector_errors"], 1);
     assert_eq!(v["skipped"], 0);
-    assert_eq!(v["misconfigured"], serde_json::json!({"properties.broken": "(.name | ascii_upcase"}));
-    assert_eq!(v["failed_selector_entities"], serde_json::json!([{"identifier": "legacy", "blueprint": "service", "title": "LEGACY", "properties": {"lang": null, "broken": null}}]));
+    assert_eq!(
+        v["misconfigured"],
+        serde_json::json!({"properties.broken": "(.name | ascii_upcase"})
+    );
+    assert_eq!(
+        v["failed_selector_entities"],
+        serde_json::json!([{"identifier": "legacy", "blueprint": "service", "title": "LEGACY", "properties": {"lang": null, "broken": null}}])
+    );
     // The field that does not compile is named with its expression and the compiler's message.
     let err = stderr(&out);
-    assert!(err.contains("port.entity.mappings.properties.broken"), "{err}");
+    assert!(
+        err.contains("port.entity.mappings.properties.broken"),
+        "{err}"
+    );
     assert!(err.contains("(.name | ascii_upcase"), "{err}");
     assert!(err.contains("syntax error"), "{err}");
 }
@@ -79,13 +95,21 @@ fn reads_standard_input_and_prints_a_readable_view() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(ITEMS.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ITEMS.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("1 entity to upsert"), "{text}");
     assert!(text.contains("\"identifier\": \"payments\""), "{text}");
-    assert!(text.contains("properties.broken: (.name | ascii_upcase  -- does not compile"), "{text}");
+    assert!(
+        text.contains("properties.broken: (.name | ascii_upcase  -- does not compile"),
+        "{text}"
+    );
     assert!(text.contains("Expected boolean value"), "{text}");
 }
 
@@ -93,8 +117,15 @@ fn fails_with(args: &[&str], needle: &str) {
     let out = ocean(args);
     assert!(!out.status.success(), "expected a failure for {args:?}");
     let err = stderr(&out);
-    assert!(err.contains(needle), "stderr of {args:?} lacks {needle:?}: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "one clear line expected: {err}");
+    assert!(
+        err.contains(needle),
+        "stderr of {args:?} lacks {needle:?}: {err}"
+    );
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "one clear line expected: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -103,32 +134,68 @@ fn rejected_configs_and_inputs_exit_non_zero_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let items = write(dir.path(), "items.json", ITEMS);
     let items = items.to_str().unwrap();
-    let bad_yaml = write(dir.path(), "bad.yml", "resources:\n  - kind: repo\n    selector: [\n");
-    fails_with(&["map", "--config", bad_yaml.to_str().unwrap(), items], "bad.yml: invalid YAML at line");
-    let missing = write(dir.path(), "missing.yml", &CONFIG.replace("          blueprint: '\"service\"'\n", ""));
+    let bad_yaml = write(
+        dir.path(),
+        "bad.yml",
+        "resources:\n  - kind: repo\n    selector: [\n",
+    );
+    fails_with(
+        &["map", "--config", bad_yaml.to_str().unwrap(), items],
+        "bad.yml: invalid YAML at line",
+    );
+    let missing = write(
+        dir.path(),
+        "missing.yml",
+        &CONFIG.replace("          blueprint: '\"service\"'\n", ""),
+    );
     fails_with(
         &["map", "--config", missing.to_str().unwrap(), items],
         "missing.yml: resources[0].port.entity.mappings.blueprint (line",
     );
-    let threshold = write(dir.path(), "t.yml", &format!("entityDeletionThreshold: 2\n{CONFIG}"));
-    fails_with(&["map", "--config", threshold.to_str().unwrap(), items], "entityDeletionThreshold");
+    let threshold = write(
+        dir.path(),
+        "t.yml",
+        &format!("entityDeletionThreshold: 2\n{CONFIG}"),
+    );
+    fails_with(
+        &["map", "--config", threshold.to_str().unwrap(), items],
+        "entityDeletionThreshold",
+    );
     let config = write(dir.path(), "ok.yml", CONFIG);
     let config = config.to_str().unwrap();
     let object = write(dir.path(), "object.json", r#"{"name": "x"}"#);
-    fails_with(&["map", "--config", config, object.to_str().unwrap()], "expected a JSON array of items, found object");
+    fails_with(
+        &["map", "--config", config, object.to_str().unwrap()],
+        "expected a JSON array of items, found object",
+    );
     let broken = write(dir.path(), "broken.json", "[{\"name\": }]");
-    fails_with(&["map", "--config", config, broken.to_str().unwrap()], "broken.json: invalid JSON at line 1");
+    fails_with(
+        &["map", "--config", config, broken.to_str().unwrap()],
+        "broken.json: invalid JSON at line 1",
+    );
     let scalar_item = write(dir.path(), "scalar.json", "[1]");
-    fails_with(&["map", "--config", config, scalar_item.to_str().unwrap()], "item 0 is number");
-    fails_with(&["map", "--config", "/nonexistent/c.yml", items], "cannot read the config /nonexistent/c.yml");
+    fails_with(
+        &["map", "--config", config, scalar_item.to_str().unwrap()],
+        "item 0 is number",
+    );
+    fails_with(
+        &["map", "--config", "/nonexistent/c.yml", items],
+        "cannot read the config /nonexistent/c.yml",
+    );
     let icon = write(
         dir.path(),
         "icon.yml",
         &CONFIG
-            .replace("          title:", "          icon: '[.name]'\n          title:")
+            .replace(
+                "          title:",
+                "          icon: '[.name]'\n          title:",
+            )
             .replace("            broken: (.name | ascii_upcase\n", ""),
     );
-    fails_with(&["map", "--config", icon.to_str().unwrap(), items], "icon must be a string or null");
+    fails_with(
+        &["map", "--config", icon.to_str().unwrap(), items],
+        "icon must be a string or null",
+    );
 }
 
 #[test]
@@ -142,7 +209,12 @@ fn environment_access_can_be_turned_off() {
     let items = write(dir.path(), "i.json", r#"[{"id": "a"}]"#);
     let run = |access: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_ocean"))
-            .args(["map", "--config", config.to_str().unwrap(), items.to_str().unwrap()])
+            .args([
+                "map",
+                "--config",
+                config.to_str().unwrap(),
+                items.to_str().unwrap(),
+            ])
             .env("OCEAN_CLI_TEST_VAR", "visible")
             .env("OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS", access)
             .output()
@@ -168,7 +240,10 @@ fn conformance_suite_passes() {
         println!("skipped: python3 is not available");
         return;
     }
-    let template = format!("{} map --config {{config}} --kind {{kind}} {{input}}", env!("CARGO_BIN_EXE_ocean"));
+    let template = format!(
+        "{} map --config {{config}} --kind {{kind}} {{input}}",
+        env!("CARGO_BIN_EXE_ocean")
+    );
     let out = Command::new("python3")
         .arg(&check)
         .arg("--cmd")
@@ -177,6 +252,10 @@ fn conformance_suite_passes() {
         .output()
         .expect("python3 runs check.py");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "conformance failures:\n{text}\n{}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "conformance failures:\n{text}\n{}",
+        stderr(&out)
+    );
     assert!(text.trim_end().ends_with(" 0 failed"), "{text}");
 }

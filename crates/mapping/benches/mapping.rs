@@ -3,9 +3,9 @@
 //! cores. The shared directory comes from `OCEAN_SHARED_DIR` (default `<workspace>/../shared`);
 //! the record count from `BENCH_N` (default 100,000).
 
+use ocean_mapping::PortAppConfig;
 use ocean_mapping::engine::{CompiledResource, EngineOptions};
 use ocean_mapping::jq::read::Reader;
-use ocean_mapping::PortAppConfig;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -14,9 +14,9 @@ use std::time::Instant;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn shared_dir() -> PathBuf {
-    std::env::var_os("OCEAN_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-    })
+    std::env::var_os("OCEAN_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
 /// Maps all records (parsing from raw JSON bytes included) and returns (entities, seconds).
@@ -34,17 +34,25 @@ fn run(resource: &CompiledResource, chunks: &[&[u8]]) -> (usize, f64) {
 
 fn main() {
     let shared = shared_dir();
-    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let page: usize = 100;
     let data = Command::new("python3")
         .arg(shared.join("bench/datagen.py"))
         .arg(n.to_string())
         .output()
         .expect("python3 runs datagen.py");
-    assert!(data.status.success(), "datagen.py failed: {}", String::from_utf8_lossy(&data.stderr));
+    assert!(
+        data.status.success(),
+        "datagen.py failed: {}",
+        String::from_utf8_lossy(&data.stderr)
+    );
     let config_path = shared.join("bench/resources/port-app-config.yml");
     let text = std::fs::read_to_string(&config_path).expect("bench mapping");
-    let config = PortAppConfig::from_yaml_str(&text, &config_path.display().to_string()).expect("valid mapping");
+    let config = PortAppConfig::from_yaml_str(&text, &config_path.display().to_string())
+        .expect("valid mapping");
 
     // Pages of 100 records as raw JSON, as an HTTP fetcher would receive them.
     let all: serde_json::Value = serde_json::from_slice(&data.stdout).expect("records");

@@ -7,7 +7,9 @@
 //! entities whose selector is false. It does no I/O.
 
 use crate::config::PortAppConfig;
-use crate::engine::{BatchError, CompileProblem, CompiledResource, EngineOptions, ParentSkip, SelectorError};
+use crate::engine::{
+    BatchError, CompileProblem, CompiledResource, EngineOptions, ParentSkip, SelectorError,
+};
 use crate::jq::Val;
 use indexmap::IndexMap;
 use ocean_model::Entity;
@@ -41,7 +43,12 @@ pub struct KindOutcome {
 }
 
 /// Maps `items` (raw items of `kind`) through every resource of that kind in `config`.
-pub fn map_kind(config: &PortAppConfig, kind: &str, items: &[Val], options: &EngineOptions) -> KindOutcome {
+pub fn map_kind(
+    config: &PortAppConfig,
+    kind: &str,
+    items: &[Val],
+    options: &EngineOptions,
+) -> KindOutcome {
     let mut out = KindOutcome {
         failed_selector_entities: Some(Vec::new()),
         ..KindOutcome::default()
@@ -49,7 +56,8 @@ pub fn map_kind(config: &PortAppConfig, kind: &str, items: &[Val], options: &Eng
     for (_, resource) in config.resources_of_kind(kind) {
         out.resources += 1;
         let compiled = CompiledResource::compile(resource, options);
-        out.compile_problems.extend(compiled.compile_problems().iter().cloned());
+        out.compile_problems
+            .extend(compiled.compile_problems().iter().cloned());
         let expansion = compiled.expand_items_to_parse(items.to_vec());
         out.skipped_parents.extend(expansion.skipped_parents);
         for batch in &expansion.batches {

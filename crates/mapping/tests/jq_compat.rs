@@ -70,7 +70,9 @@ fn jq_1_8_2_results_are_reproduced() {
                     .join(", ")
             })
             .unwrap_or_default();
-        failures.push(format!("{program}  [on {input_name}]\n    jq:    {expected}\n    ocean: {got}"));
+        failures.push(format!(
+            "{program}  [on {input_name}]\n    jq:    {expected}\n    ocean: {got}"
+        ));
     }
     assert!(
         failures.is_empty(),

@@ -3,10 +3,10 @@
 
 use anyhow::{Context, bail};
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
+use ocean_mapping::PortAppConfig;
 use ocean_mapping::engine::EngineOptions;
 use ocean_mapping::jq::read::Reader;
 use ocean_mapping::preview::{KindOutcome, map_kind};
-use ocean_mapping::PortAppConfig;
 use serde_json::{Map, Value, json};
 use std::io::Read;
 use std::path::PathBuf;
@@ -92,7 +92,11 @@ pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
     let items = Reader::new()
         .parse_array(&bytes)
         .map_err(|e| anyhow::anyhow!("{input_name}: {e}"))?;
-    if let Some((i, bad)) = items.iter().enumerate().find(|(_, v)| v.as_str().is_some() || !matches!(v, ocean_mapping::jq::Val::Obj(_))) {
+    if let Some((i, bad)) = items
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.as_str().is_some() || !matches!(v, ocean_mapping::jq::Val::Obj(_)))
+    {
         bail!(
             "{input_name}: item {i} is {}, but raw items must be JSON objects (Ocean rejects the whole result)",
             bad.type_name()
@@ -120,7 +124,10 @@ pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
     if args.get_flag("pretty") {
         print!("{}", pretty(&outcome, &kind));
     } else {
-        println!("{}", serde_json::to_string(&report(&outcome)).context("serialising the result")?);
+        println!(
+            "{}",
+            serde_json::to_string(&report(&outcome)).context("serialising the result")?
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -132,7 +139,12 @@ fn load_config(text: &str, source_name: &str) -> anyhow::Result<PortAppConfig> {
             if v.is_null() {
                 bail!("{source_name}: the config is empty");
             }
-            return Ok(PortAppConfig::from_json(&v).map_err(|e| anyhow::anyhow!("{}", e.to_string().replacen("port-app-config", source_name, 1)))?);
+            return PortAppConfig::from_json(&v).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    e.to_string().replacen("port-app-config", source_name, 1)
+                )
+            });
         }
     }
     if text.trim().is_empty() {
@@ -149,7 +161,8 @@ fn read_input(input: &str) -> anyhow::Result<(String, Vec<u8>)> {
             .context("cannot read the items from standard input")?;
         Ok(("<stdin>".to_owned(), bytes))
     } else {
-        let bytes = std::fs::read(input).with_context(|| format!("cannot read the items file {input}"))?;
+        let bytes =
+            std::fs::read(input).with_context(|| format!("cannot read the items file {input}"))?;
         Ok((input.to_owned(), bytes))
     }
 }
@@ -201,7 +214,10 @@ fn pretty(o: &KindOutcome, kind: &str) -> String {
         let _ = writeln!(s, "  parent item {}: {}", p.item, p.reason);
     }
     if !o.misconfigured.is_empty() {
-        let _ = writeln!(s, "\nfields that were null (misconfigured or missing in the data):");
+        let _ = writeln!(
+            s,
+            "\nfields that were null (misconfigured or missing in the data):"
+        );
         for (path, expr) in &o.misconfigured {
             let problem = o
                 .compile_problems
@@ -209,17 +225,29 @@ fn pretty(o: &KindOutcome, kind: &str) -> String {
                 .find(|p| p.field.ends_with(&format!("mappings.{path}")))
                 .map(|p| format!("  -- does not compile: {}", p.message))
                 .unwrap_or_default();
-            let _ = writeln!(s, "  {path}: {}{problem}", expr.as_deref().unwrap_or("null (no expression)"));
+            let _ = writeln!(
+                s,
+                "  {path}: {}{problem}",
+                expr.as_deref().unwrap_or("null (no expression)")
+            );
         }
     }
     if let Some(failed) = &o.failed_selector_entities {
         if !failed.is_empty() {
-            let _ = writeln!(s, "\n{} entit(ies) whose selector is false (deleted on live events)", failed.len());
+            let _ = writeln!(
+                s,
+                "\n{} entit(ies) whose selector is false (deleted on live events)",
+                failed.len()
+            );
         }
     }
     s
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}\n")).collect::<String>().trim_end().to_owned()
+    text.lines()
+        .map(|l| format!("  {l}\n"))
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }

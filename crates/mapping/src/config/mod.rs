@@ -95,7 +95,10 @@ pub struct PortResourceConfig {
     #[serde(rename = "itemsToParseName", skip_serializing_if = "Option::is_none")]
     pub items_to_parse_name: Option<String>,
     /// `itemsToParseTopLevelTransform` as written (default true).
-    #[serde(rename = "itemsToParseTopLevelTransform", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "itemsToParseTopLevelTransform",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub items_to_parse_top_level_transform: Option<bool>,
 }
 
@@ -245,7 +248,10 @@ impl PortAppConfig {
             column: e.column,
             message: e.message,
         })?;
-        Validator { source: source_name }.config(&doc)
+        Validator {
+            source: source_name,
+        }
+        .config(&doc)
     }
 
     /// Validates a mapping as Port returns it (`integration.config`). `null` and `{}` mean "no
@@ -254,7 +260,10 @@ impl PortAppConfig {
         if value.is_null() {
             return Ok(PortAppConfig::default());
         }
-        Validator { source: "port-app-config" }.config(&node::from_json(value))
+        Validator {
+            source: "port-app-config",
+        }
+        .config(&node::from_json(value))
     }
 
     /// The request form Ocean sends when it writes a mapping to Port.
@@ -263,8 +272,14 @@ impl PortAppConfig {
     }
 
     /// The resources mapping `kind`, in config order, with their indexes.
-    pub fn resources_of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (usize, &'a ResourceConfig)> + 'a {
-        self.resources.iter().enumerate().filter(move |(_, r)| r.kind == kind)
+    pub fn resources_of_kind<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a ResourceConfig)> + 'a {
+        self.resources
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.kind == kind)
     }
 }
 
@@ -284,7 +299,11 @@ struct Validator<'a> {
 type R<T> = Result<T, ConfigError>;
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl Validator<'_> {
@@ -300,15 +319,27 @@ impl Validator<'_> {
     fn map<'n>(&self, n: &'n Spanned, path: &str) -> R<&'n [(Spanned, Spanned)]> {
         match &n.node {
             Node::Map(m) => Ok(m),
-            other => Err(self.error(path, n.line, format!("expected a mapping, found {}", other.type_name()))),
+            other => Err(self.error(
+                path,
+                n.line,
+                format!("expected a mapping, found {}", other.type_name()),
+            )),
         }
     }
 
     fn get<'n>(m: &'n [(Spanned, Spanned)], key: &str) -> Option<&'n Spanned> {
-        m.iter().find(|(k, _)| matches!(&k.node, Node::Str(s) if s == key)).map(|(_, v)| v)
+        m.iter()
+            .find(|(k, _)| matches!(&k.node, Node::Str(s) if s == key))
+            .map(|(_, v)| v)
     }
 
-    fn required<'n>(&self, m: &'n [(Spanned, Spanned)], key: &str, path: &str, line: Option<usize>) -> R<&'n Spanned> {
+    fn required<'n>(
+        &self,
+        m: &'n [(Spanned, Spanned)],
+        key: &str,
+        path: &str,
+        line: Option<usize>,
+    ) -> R<&'n Spanned> {
         Self::get(m, key).ok_or_else(|| self.error(&join(path, key), line, "field required"))
     }
 
@@ -320,7 +351,11 @@ impl Validator<'_> {
             Node::Float(f) => Ok(python_str_float(*f)),
             Node::Bool(b) => Ok(if *b { "True" } else { "False" }.to_owned()),
             Node::Null => Err(self.error(path, n.line, "none is not an allowed value")),
-            other => Err(self.error(path, n.line, format!("str type expected, found {}", other.type_name()))),
+            other => Err(self.error(
+                path,
+                n.line,
+                format!("str type expected, found {}", other.type_name()),
+            )),
         }
     }
 
@@ -366,7 +401,11 @@ impl Validator<'_> {
         match &n.node {
             Node::Seq(items) => Ok(items),
             Node::Null => Err(self.error(path, n.line, "none is not an allowed value")),
-            other => Err(self.error(path, n.line, format!("value is not a valid list, found {}", other.type_name()))),
+            other => Err(self.error(
+                path,
+                n.line,
+                format!("value is not a valid list, found {}", other.type_name()),
+            )),
         }
     }
 
@@ -377,7 +416,8 @@ impl Validator<'_> {
             config.delete_dependent_entities = self.boolean(v, "deleteDependentEntities")?;
         }
         if let Some(v) = Self::get(m, "createMissingRelatedEntities") {
-            config.create_missing_related_entities = self.boolean(v, "createMissingRelatedEntities")?;
+            config.create_missing_related_entities =
+                self.boolean(v, "createMissingRelatedEntities")?;
         }
         if let Some(v) = Self::get(m, "enableMergeEntity") {
             config.enable_merge_entity = self.boolean(v, "enableMergeEntity")?;
@@ -388,14 +428,19 @@ impl Validator<'_> {
                 return Err(self.error(
                     "entityDeletionThreshold",
                     v.line,
-                    format!("must be between 0 and 1 (inclusive), found {}", python_str_float(t)),
+                    format!(
+                        "must be between 0 and 1 (inclusive), found {}",
+                        python_str_float(t)
+                    ),
                 ));
             }
             config.entity_deletion_threshold = t;
         }
         if let Some(v) = Self::get(m, "resources") {
             for (i, r) in self.seq(v, "resources")?.iter().enumerate() {
-                config.resources.push(self.resource(r, &format!("resources[{i}]"))?);
+                config
+                    .resources
+                    .push(self.resource(r, &format!("resources[{i}]"))?);
             }
         }
         Ok(config)
@@ -406,7 +451,10 @@ impl Validator<'_> {
         let kind = self.string(self.required(m, "kind", path, n.line)?, &join(path, "kind"))?;
         let enable_delete = match Self::get(m, "enableDelete") {
             None => None,
-            Some(Spanned { node: Node::Bool(b), .. }) => Some(*b),
+            Some(Spanned {
+                node: Node::Bool(b),
+                ..
+            }) => Some(*b),
             Some(v) => {
                 return Err(self.error(
                     &join(path, "enableDelete"),
@@ -415,7 +463,10 @@ impl Validator<'_> {
                 ));
             }
         };
-        let selector = self.selector(self.required(m, "selector", path, n.line)?, &join(path, "selector"))?;
+        let selector = self.selector(
+            self.required(m, "selector", path, n.line)?,
+            &join(path, "selector"),
+        )?;
         let port = self.port(self.required(m, "port", path, n.line)?, &join(path, "port"))?;
         Ok(ResourceConfig {
             kind,
@@ -427,7 +478,10 @@ impl Validator<'_> {
 
     fn selector(&self, n: &Spanned, path: &str) -> R<Selector> {
         let m = self.map(n, path)?;
-        let query = self.string(self.required(m, "query", path, n.line)?, &join(path, "query"))?;
+        let query = self.string(
+            self.required(m, "query", path, n.line)?,
+            &join(path, "query"),
+        )?;
         let export_env_variables = match Self::get(m, "exportEnvVariables") {
             None => None,
             Some(v) => {
@@ -445,7 +499,9 @@ impl Validator<'_> {
         let extra = m
             .iter()
             .filter_map(|(k, v)| match &k.node {
-                Node::Str(k) if k != "query" && k != "exportEnvVariables" => Some((k.clone(), v.node.to_json())),
+                Node::Str(k) if k != "query" && k != "exportEnvVariables" => {
+                    Some((k.clone(), v.node.to_json()))
+                }
                 _ => None,
             })
             .collect();
@@ -473,7 +529,8 @@ impl Validator<'_> {
             None => None,
             Some(v) => Some(self.string(v, &join(path, "itemsToParseName"))?),
         };
-        let items_to_parse_top_level_transform = match Self::get(m, "itemsToParseTopLevelTransform") {
+        let items_to_parse_top_level_transform = match Self::get(m, "itemsToParseTopLevelTransform")
+        {
             None => None,
             Some(v) => Some(self.boolean(v, &join(path, "itemsToParseTopLevelTransform"))?),
         };
@@ -487,8 +544,14 @@ impl Validator<'_> {
 
     fn mappings(&self, n: &Spanned, path: &str) -> R<EntityMapping> {
         let m = self.map(n, path)?;
-        let identifier = self.mapping_value(self.required(m, "identifier", path, n.line)?, &join(path, "identifier"))?;
-        let blueprint = self.string(self.required(m, "blueprint", path, n.line)?, &join(path, "blueprint"))?;
+        let identifier = self.mapping_value(
+            self.required(m, "identifier", path, n.line)?,
+            &join(path, "identifier"),
+        )?;
+        let blueprint = self.string(
+            self.required(m, "blueprint", path, n.line)?,
+            &join(path, "blueprint"),
+        )?;
         let title = match Self::get(m, "title") {
             None => None,
             Some(v) => Some(self.optional_string(v, &join(path, "title"))?),
@@ -499,7 +562,9 @@ impl Validator<'_> {
         };
         let team = match Self::get(m, "team") {
             None => None,
-            Some(Spanned { node: Node::Null, .. }) => Some(None),
+            Some(Spanned {
+                node: Node::Null, ..
+            }) => Some(None),
             Some(v) => Some(Some(self.mapping_value(v, &join(path, "team"))?)),
         };
         let properties = match Self::get(m, "properties") {
@@ -543,7 +608,11 @@ impl Validator<'_> {
         match &n.node {
             Node::Map(m) => Ok(m),
             Node::Null => Err(self.error(path, n.line, "none is not an allowed value")),
-            other => Err(self.error(path, n.line, format!("value is not a valid dict, found {}", other.type_name()))),
+            other => Err(self.error(
+                path,
+                n.line,
+                format!("value is not a valid dict, found {}", other.type_name()),
+            )),
         }
     }
 
@@ -557,7 +626,10 @@ impl Validator<'_> {
 
     fn query(&self, n: &Spanned, path: &str) -> R<SearchQuery> {
         let m = self.map(n, path)?;
-        let combinator = self.string(self.required(m, "combinator", path, n.line)?, &join(path, "combinator"))?;
+        let combinator = self.string(
+            self.required(m, "combinator", path, n.line)?,
+            &join(path, "combinator"),
+        )?;
         let rules_path = join(path, "rules");
         let rules_node = self.required(m, "rules", path, n.line)?;
         let mut rules = Vec::new();
@@ -572,14 +644,26 @@ impl Validator<'_> {
         let m = self.map(n, path)?;
         let as_rule = (|| {
             Ok(SearchRule::Rule {
-                property: self.string(self.required(m, "property", path, n.line)?, &join(path, "property"))?,
-                operator: self.string(self.required(m, "operator", path, n.line)?, &join(path, "operator"))?,
-                value: self.string(self.required(m, "value", path, n.line)?, &join(path, "value"))?,
+                property: self.string(
+                    self.required(m, "property", path, n.line)?,
+                    &join(path, "property"),
+                )?,
+                operator: self.string(
+                    self.required(m, "operator", path, n.line)?,
+                    &join(path, "operator"),
+                )?,
+                value: self.string(
+                    self.required(m, "value", path, n.line)?,
+                    &join(path, "value"),
+                )?,
             })
         })();
         match as_rule {
             Ok(rule) => Ok(rule),
-            Err(rule_error) => self.query(n, path).map(SearchRule::Query).map_err(|_| rule_error),
+            Err(rule_error) => self
+                .query(n, path)
+                .map(SearchRule::Query)
+                .map_err(|_| rule_error),
         }
     }
 }
@@ -611,7 +695,11 @@ fn parse_python_float(s: &str) -> Option<f64> {
         "nan" | "+nan" | "-nan" => return Some(f64::NAN),
         _ => {}
     }
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE_".contains(&b)) {
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE_".contains(&b))
+    {
         return None;
     }
     t.replace('_', "").parse().ok()

@@ -201,10 +201,17 @@ impl<'a> Loader<'a> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                (resolve_scalar(&value, style, tag.as_deref(), &span)?, anchor)
+                (
+                    resolve_scalar(&value, style, tag.as_deref(), &span)?,
+                    anchor,
+                )
             }
             Event::SequenceStart(anchor, tag) => {
-                check_collection_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)), "seq", &span)?;
+                check_collection_tag(
+                    tag.map(|t| format!("{}{}", t.handle, t.suffix)),
+                    "seq",
+                    &span,
+                )?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, sp) = self.next()?;
@@ -216,7 +223,11 @@ impl<'a> Loader<'a> {
                 (Node::Seq(items), anchor)
             }
             Event::MappingStart(anchor, tag) => {
-                check_collection_tag(tag.map(|t| format!("{}{}", t.handle, t.suffix)), "map", &span)?;
+                check_collection_tag(
+                    tag.map(|t| format!("{}{}", t.handle, t.suffix)),
+                    "map",
+                    &span,
+                )?;
                 let mut entries: Vec<(Spanned, Spanned)> = Vec::new();
                 let mut merges: Vec<Spanned> = Vec::new();
                 loop {
@@ -224,7 +235,8 @@ impl<'a> Loader<'a> {
                     if matches!(ev, Event::MappingEnd) {
                         break;
                     }
-                    let is_merge = matches!(&ev, Event::Scalar(v, ScalarStyle::Plain, _, None) if v == "<<");
+                    let is_merge =
+                        matches!(&ev, Event::Scalar(v, ScalarStyle::Plain, _, None) if v == "<<");
                     let key = self.node(ev, sp)?;
                     let (vev, vsp) = self.next()?;
                     let value = self.node(vev, vsp)?;
@@ -245,7 +257,12 @@ impl<'a> Loader<'a> {
                                 _ => Err(yaml_error(&span, "expected a mapping for merging")),
                             })
                             .collect::<Result<_, _>>()?,
-                        _ => return Err(yaml_error(&span, "expected a mapping or list of mappings for merging")),
+                        _ => {
+                            return Err(yaml_error(
+                                &span,
+                                "expected a mapping or list of mappings for merging",
+                            ));
+                        }
                     };
                     for source in sources {
                         for (k, v) in source {
@@ -287,8 +304,16 @@ fn check_collection_tag(tag: Option<String>, kind: &str, span: &Span) -> Result<
 }
 
 /// Resolves a scalar as PyYAML's SafeLoader does.
-fn resolve_scalar(value: &str, style: ScalarStyle, tag: Option<&str>, span: &Span) -> Result<Node, YamlError> {
-    let tag = tag.map(|t| t.strip_prefix("tag:yaml.org,2002:").map_or(t.to_owned(), |s| format!("!!{s}")));
+fn resolve_scalar(
+    value: &str,
+    style: ScalarStyle,
+    tag: Option<&str>,
+    span: &Span,
+) -> Result<Node, YamlError> {
+    let tag = tag.map(|t| {
+        t.strip_prefix("tag:yaml.org,2002:")
+            .map_or(t.to_owned(), |s| format!("!!{s}"))
+    });
     let kind = match tag.as_deref() {
         Some("!!str") | Some("!") => return Ok(Node::Str(value.to_owned())),
         Some("!!int") => "int",
@@ -316,7 +341,11 @@ fn resolve_scalar(value: &str, style: ScalarStyle, tag: Option<&str>, span: &Spa
         },
         "int" => Node::Int(construct_int(value).ok_or_else(|| bad("integer"))?),
         "float" => Node::Float(construct_float(value).ok_or_else(|| bad("float"))?),
-        "timestamp" => Node::Other(if value.len() == 10 { "date" } else { "datetime" }),
+        "timestamp" => Node::Other(if value.len() == 10 {
+            "date"
+        } else {
+            "datetime"
+        }),
         "value" => {
             return Err(yaml_error(
                 span,
@@ -410,7 +439,9 @@ fn is_float(v: &str) -> bool {
         if signed {
             return false;
         }
-        let digits_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(rest.len());
+        let digits_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+            .unwrap_or(rest.len());
         return digits_end > 0 && exp_ok(&rest[digits_end..]);
     }
     let Some(dot) = s.find('.') else { return false };
@@ -423,10 +454,14 @@ fn is_float(v: &str) -> bool {
             && parts.all(sexagesimal_part)
             && frac.chars().all(|c| c.is_ascii_digit() || c == '_');
     }
-    if !(int.starts_with(|c: char| c.is_ascii_digit()) && all(int, |c| c.is_ascii_digit() || c == '_')) {
+    if !(int.starts_with(|c: char| c.is_ascii_digit())
+        && all(int, |c| c.is_ascii_digit() || c == '_'))
+    {
         return false;
     }
-    let digits_end = frac.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(frac.len());
+    let digits_end = frac
+        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .unwrap_or(frac.len());
     exp_ok(&frac[digits_end..])
 }
 
@@ -434,12 +469,20 @@ fn is_timestamp(v: &str) -> bool {
     let b = v.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     if b.len() == 10 {
-        return (0..4).all(digit) && b[4] == b'-' && digit(5) && digit(6) && b[7] == b'-' && digit(8) && digit(9);
+        return (0..4).all(digit)
+            && b[4] == b'-'
+            && digit(5)
+            && digit(6)
+            && b[7] == b'-'
+            && digit(8)
+            && digit(9);
     }
     b.len() > 10 && (0..4).all(digit) && b[4] == b'-' && v[5..].contains(':') && {
         let rest = &v[5..];
         rest.starts_with(|c: char| c.is_ascii_digit())
-            && rest.chars().all(|c| c.is_ascii_digit() || "-:.TtZz +".contains(c))
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || "-:.TtZz +".contains(c))
     }
 }
 
@@ -447,7 +490,10 @@ fn construct_int(v: &str) -> Option<String> {
     let cleaned: String = v.chars().filter(|c| *c != '_').collect();
     let (neg, s) = match cleaned.strip_prefix('-') {
         Some(s) => (true, s.to_owned()),
-        None => (false, cleaned.strip_prefix('+').unwrap_or(&cleaned).to_owned()),
+        None => (
+            false,
+            cleaned.strip_prefix('+').unwrap_or(&cleaned).to_owned(),
+        ),
     };
     let value: i128 = if s == "0" {
         0
@@ -455,8 +501,8 @@ fn construct_int(v: &str) -> Option<String> {
         i128::from_str_radix(b, 2).ok()?
     } else if let Some(h) = s.strip_prefix("0x") {
         i128::from_str_radix(h, 16).ok()?
-    } else if s.starts_with('0') {
-        i128::from_str_radix(&s[1..], 8).ok()?
+    } else if let Some(octal) = s.strip_prefix('0') {
+        i128::from_str_radix(octal, 8).ok()?
     } else if s.contains(':') {
         s.split(':')
             .try_fold(0i128, |acc, p| Some(acc * 60 + p.parse::<i128>().ok()?))?
@@ -471,10 +517,17 @@ fn construct_int(v: &str) -> Option<String> {
 }
 
 fn construct_float(v: &str) -> Option<f64> {
-    let cleaned: String = v.chars().filter(|c| *c != '_').collect::<String>().to_ascii_lowercase();
+    let cleaned: String = v
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
     let (sign, s) = match cleaned.strip_prefix('-') {
         Some(s) => (-1.0, s.to_owned()),
-        None => (1.0, cleaned.strip_prefix('+').unwrap_or(&cleaned).to_owned()),
+        None => (
+            1.0,
+            cleaned.strip_prefix('+').unwrap_or(&cleaned).to_owned(),
+        ),
     };
     if s == ".inf" {
         return Some(sign * f64::INFINITY);

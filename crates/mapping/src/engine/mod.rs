@@ -298,7 +298,8 @@ impl Compiler<'_> {
     }
 
     fn optional(&mut self, field: &str, v: &Option<Option<String>>) -> Option<Leaf> {
-        v.as_ref().map(|e| Leaf::Expr(e.as_ref().map(|e| self.expr(field, e))))
+        v.as_ref()
+            .map(|e| Leaf::Expr(e.as_ref().map(|e| self.expr(field, e))))
     }
 }
 
@@ -402,7 +403,11 @@ impl CompiledResource {
     pub fn expand_items_to_parse(&self, items: Vec<Val>) -> Expansion {
         let Some(itp) = &self.items_to_parse else {
             return Expansion {
-                batches: if items.is_empty() { Vec::new() } else { vec![items] },
+                batches: if items.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![items]
+                },
                 skipped_parents: Vec::new(),
             };
         };
@@ -573,7 +578,8 @@ impl Eval<'_> {
     fn expr(&mut self, path: &str, e: &Expr) -> Value {
         let v = read::to_json(&e.first(self.input, self.env).or_null());
         if v.is_null() {
-            self.misconfigured.insert(path.to_owned(), Some(e.source.clone()));
+            self.misconfigured
+                .insert(path.to_owned(), Some(e.source.clone()));
         }
         v
     }
@@ -591,7 +597,10 @@ impl Eval<'_> {
 
     fn query(&mut self, path: &str, q: &Query) -> Value {
         let mut obj = Map::new();
-        obj.insert("combinator".into(), self.expr(&format!("{path}.combinator"), &q.combinator));
+        obj.insert(
+            "combinator".into(),
+            self.expr(&format!("{path}.combinator"), &q.combinator),
+        );
         let rules_path = format!("{path}.rules");
         let rules = q
             .rules
@@ -603,9 +612,18 @@ impl Eval<'_> {
                     value,
                 } => {
                     let mut rule = Map::new();
-                    rule.insert("property".into(), self.expr(&format!("{rules_path}.property"), property));
-                    rule.insert("operator".into(), self.expr(&format!("{rules_path}.operator"), operator));
-                    rule.insert("value".into(), self.expr(&format!("{rules_path}.value"), value));
+                    rule.insert(
+                        "property".into(),
+                        self.expr(&format!("{rules_path}.property"), property),
+                    );
+                    rule.insert(
+                        "operator".into(),
+                        self.expr(&format!("{rules_path}.operator"), operator),
+                    );
+                    rule.insert(
+                        "value".into(),
+                        self.expr(&format!("{rules_path}.value"), value),
+                    );
                     Value::Object(rule)
                 }
                 Rule::Group(g) => self.query(&rules_path, g),
@@ -669,7 +687,11 @@ fn python_round_trip(v: &Val) -> Val {
         Val::Num(f) => round_trip_number(*f),
         Val::Lit(l) => round_trip_number(l.value),
         Val::Arr(a) => Val::arr(a.iter().map(python_round_trip).collect()),
-        Val::Obj(o) => Val::obj(o.iter().map(|(k, v)| (k.clone(), python_round_trip(v))).collect()),
+        Val::Obj(o) => Val::obj(
+            o.iter()
+                .map(|(k, v)| (k.clone(), python_round_trip(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -678,7 +700,11 @@ fn round_trip_number(f: f64) -> Val {
     if f.is_nan() {
         return Val::Null;
     }
-    let f = if f.is_infinite() { f64::MAX.copysign(f) } else { f };
+    let f = if f.is_infinite() {
+        f64::MAX.copysign(f)
+    } else {
+        f
+    };
     if f.fract() == 0.0 {
         let digits = num::exact_integer_string(f);
         Val::num_with_literal(f, num::literal_for_integer_text(&digits))
@@ -736,9 +762,11 @@ pub fn deletion_path(expression: &str) -> Option<String> {
     static AS_VAR: OnceLock<fancy_regex::Regex> = OnceLock::new();
     static PATH: OnceLock<fancy_regex::Regex> = OnceLock::new();
     let paren = PAREN.get_or_init(|| fancy_regex::Regex::new(r"(?s)^\((.*?)\)").expect("regex"));
-    let as_var = AS_VAR.get_or_init(|| fancy_regex::Regex::new(r"^\.\s+as\s+\$\w+").expect("regex"));
+    let as_var =
+        AS_VAR.get_or_init(|| fancy_regex::Regex::new(r"^\.\s+as\s+\$\w+").expect("regex"));
     let path = PATH.get_or_init(|| {
-        fancy_regex::Regex::new(r"^(\.[\w]+|\.\[[^\]]+\])(\.[\w]+|\[[^\]]+\]|\.\[[^\]]+\])*").expect("regex")
+        fancy_regex::Regex::new(r"^(\.[\w]+|\.\[[^\]]+\])(\.[\w]+|\[[^\]]+\]|\.\[[^\]]+\])*")
+            .expect("regex")
     });
     let expr = expression.trim();
     let chain = if expr.starts_with('(') {

@@ -4,7 +4,8 @@ use serde_json::json;
 
 /// Compiles the single resource of `yaml` (a list of one resource) with `options`.
 fn resource_with(yaml: &str, options: &EngineOptions) -> CompiledResource {
-    let config = PortAppConfig::from_yaml_str(&format!("resources:\n{yaml}"), "test.yml").expect("valid config");
+    let config = PortAppConfig::from_yaml_str(&format!("resources:\n{yaml}"), "test.yml")
+        .expect("valid config");
     CompiledResource::compile(&config.resources[0], options)
 }
 
@@ -13,8 +14,13 @@ fn resource(yaml: &str) -> CompiledResource {
 }
 
 fn mapping(selector: &str, mappings: &str) -> String {
-    let body: String = mappings.lines().map(|l| format!("          {l}\n")).collect();
-    format!("  - kind: thing\n    selector:\n      query: '{selector}'\n    port:\n      entity:\n        mappings:\n{body}")
+    let body: String = mappings
+        .lines()
+        .map(|l| format!("          {l}\n"))
+        .collect();
+    format!(
+        "  - kind: thing\n    selector:\n      query: '{selector}'\n    port:\n      entity:\n        mappings:\n{body}"
+    )
 }
 
 fn entities(out: &BatchOutcome) -> Value {
@@ -27,31 +33,64 @@ fn run(r: &CompiledResource, items: Value) -> BatchOutcome {
 
 #[test]
 fn maps_fields_keeping_types_and_first_outputs() {
-    let r = resource(&mapping("true", "identifier: .code\ntitle: .labels[]\nblueprint: '\"gadget\"'\nproperties:\n  weight: .kg * 1000\n  tags: .labels\n  none: .labels[] | select(. == \"zz\")"));
+    let r = resource(&mapping(
+        "true",
+        "identifier: .code\ntitle: .labels[]\nblueprint: '\"gadget\"'\nproperties:\n  weight: .kg * 1000\n  tags: .labels\n  none: .labels[] | select(. == \"zz\")",
+    ));
     let out = run(&r, json!([{"code": 17, "labels": ["x", "y"], "kg": 1.5}]));
     assert_eq!(
         entities(&out),
         json!([{"identifier": 17, "blueprint": "gadget", "title": "x",
                 "properties": {"weight": 1500, "tags": ["x", "y"], "none": null}}])
     );
-    assert_eq!(out.misconfigured, IndexMap::from([("properties.none".to_owned(), Some(".labels[] | select(. == \"zz\")".to_owned()))]));
+    assert_eq!(
+        out.misconfigured,
+        IndexMap::from([(
+            "properties.none".to_owned(),
+            Some(".labels[] | select(. == \"zz\")".to_owned())
+        )])
+    );
 }
 
 #[test]
 fn selector_must_give_a_boolean() {
-    let r = resource(&mapping(".active", "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  p: .missing"));
-    let out = run(&r, json!([{"id": "a", "active": true}, {"id": "b", "active": false}, {"id": "c"}, {"id": "d", "active": "yes"}]));
-    assert_eq!(entities(&out), json!([{"identifier": "a", "blueprint": "b", "properties": {"p": null}}]));
+    let r = resource(&mapping(
+        ".active",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  p: .missing",
+    ));
+    let out = run(
+        &r,
+        json!([{"id": "a", "active": true}, {"id": "b", "active": false}, {"id": "c"}, {"id": "d", "active": "yes"}]),
+    );
+    assert_eq!(
+        entities(&out),
+        json!([{"identifier": "a", "blueprint": "b", "properties": {"p": null}}])
+    );
     assert_eq!(out.selector_dropped, 1);
-    assert_eq!(out.selector_errors.iter().map(|e| e.item).collect::<Vec<_>>(), [2, 3]);
-    assert!(out.selector_errors[0].message.contains("Expected boolean value"), "{:?}", out.selector_errors);
+    assert_eq!(
+        out.selector_errors
+            .iter()
+            .map(|e| e.item)
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert!(
+        out.selector_errors[0]
+            .message
+            .contains("Expected boolean value"),
+        "{:?}",
+        out.selector_errors
+    );
     // Only the item that passed contributes misconfigurations.
     assert_eq!(out.misconfigured.len(), 1);
 }
 
 #[test]
 fn selector_errors_and_non_compiling_selectors_are_per_item_errors() {
-    let r = resource(&mapping(".n | tonumber > 1", "identifier: .id\nblueprint: '\"b\"'"));
+    let r = resource(&mapping(
+        ".n | tonumber > 1",
+        "identifier: .id\nblueprint: '\"b\"'",
+    ));
     let out = run(&r, json!([{"id": "a", "n": "5"}, {"id": "b", "n": "five"}]));
     assert_eq!(out.entities.len(), 1);
     assert_eq!(out.selector_errors.len(), 1);
@@ -63,36 +102,63 @@ fn selector_errors_and_non_compiling_selectors_are_per_item_errors() {
 #[test]
 fn live_event_mode_returns_entities_failing_the_selector() {
     let r = resource(&mapping(".open", "identifier: .id\nblueprint: '\"b\"'"));
-    let out = r.map_values(json!([{"id": "a", "open": true}, {"id": "b", "open": false}]).as_array().unwrap(), true);
-    assert_eq!(entities(&out), json!([{"identifier": "a", "blueprint": "b"}]));
-    assert_eq!(serde_json::to_value(&out.failed_selector_entities).unwrap(), json!([{"identifier": "b", "blueprint": "b"}]));
+    let out = r.map_values(
+        json!([{"id": "a", "open": true}, {"id": "b", "open": false}])
+            .as_array()
+            .unwrap(),
+        true,
+    );
+    assert_eq!(
+        entities(&out),
+        json!([{"identifier": "a", "blueprint": "b"}])
+    );
+    assert_eq!(
+        serde_json::to_value(&out.failed_selector_entities).unwrap(),
+        json!([{"identifier": "b", "blueprint": "b"}])
+    );
 }
 
 #[test]
 fn falsy_identifiers_or_blueprints_skip_the_item() {
     let r = resource(&mapping("true", "identifier: .id\nblueprint: .bp"));
-    let out = run(&r, json!([
-        {"id": "", "bp": "b"}, {"id": 0, "bp": "b"}, {"id": 0.0, "bp": "b"}, {"id": [], "bp": "b"},
-        {"id": {}, "bp": "b"}, {"id": false, "bp": "b"}, {"id": null, "bp": "b"}, {"id": "ok", "bp": ""},
-        {"id": " ", "bp": true}, {"id": [1], "bp": 3}
-    ]));
+    let out = run(
+        &r,
+        json!([
+            {"id": "", "bp": "b"}, {"id": 0, "bp": "b"}, {"id": 0.0, "bp": "b"}, {"id": [], "bp": "b"},
+            {"id": {}, "bp": "b"}, {"id": false, "bp": "b"}, {"id": null, "bp": "b"}, {"id": "ok", "bp": ""},
+            {"id": " ", "bp": true}, {"id": [1], "bp": 3}
+        ]),
+    );
     assert_eq!(out.skipped, 8);
-    assert_eq!(entities(&out), json!([{"identifier": " ", "blueprint": true}, {"identifier": [1], "blueprint": 3}]));
+    assert_eq!(
+        entities(&out),
+        json!([{"identifier": " ", "blueprint": true}, {"identifier": [1], "blueprint": 3}])
+    );
     // Only null is reported, and the skipped items still report.
     assert_eq!(out.misconfigured.keys().collect::<Vec<_>>(), ["identifier"]);
 }
 
 #[test]
 fn errors_and_compile_errors_give_null_and_are_reported_with_the_field() {
-    let r = resource(&mapping("true", "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  bad: .id | tonumber\n  syntax: .id | | x\n  unknown: .id | frobnicate"));
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  bad: .id | tonumber\n  syntax: .id | | x\n  unknown: .id | frobnicate",
+    ));
     let out = run(&r, json!([{"id": "a"}]));
-    assert_eq!(entities(&out)[0]["properties"], json!({"bad": null, "syntax": null, "unknown": null}));
+    assert_eq!(
+        entities(&out)[0]["properties"],
+        json!({"bad": null, "syntax": null, "unknown": null})
+    );
     assert_eq!(out.misconfigured.len(), 3);
     let problems = r.compile_problems();
     assert_eq!(problems.len(), 2);
     assert_eq!(problems[0].field, "port.entity.mappings.properties.syntax");
     assert_eq!(problems[0].expression, ".id | | x");
-    assert!(problems[1].message.contains("frobnicate/0 is not defined"), "{}", problems[1]);
+    assert!(
+        problems[1].message.contains("frobnicate/0 is not defined"),
+        "{}",
+        problems[1]
+    );
     assert!(problems[1].to_string().contains("kind 'thing'"));
 }
 
@@ -111,36 +177,62 @@ fn search_queries_evaluate_every_leaf_and_report_paths_without_indexes() {
     );
     assert_eq!(
         out.misconfigured.keys().cloned().collect::<Vec<_>>(),
-        ["relations.svc.rules.value", "relations.svc.rules.combinator"]
+        [
+            "relations.svc.rules.value",
+            "relations.svc.rules.combinator"
+        ]
     );
 }
 
 #[test]
 fn yaml_null_fields_are_sent_as_null_and_reported_without_expression() {
-    let r = resource(&mapping("true", "identifier: .id\nblueprint: '\"b\"'\ntitle: null\nteam: null"));
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\ntitle: null\nteam: null",
+    ));
     let out = run(&r, json!([{"id": "a"}]));
-    assert_eq!(entities(&out), json!([{"identifier": "a", "blueprint": "b", "title": null, "team": null}]));
+    assert_eq!(
+        entities(&out),
+        json!([{"identifier": "a", "blueprint": "b", "title": null, "team": null}])
+    );
     assert_eq!(out.misconfigured.get("title"), Some(&None));
 }
 
 #[test]
 fn icon_and_team_are_coerced_and_a_list_icon_fails_the_batch() {
-    let r = resource(&mapping("true", "identifier: .id\nblueprint: '\"b\"'\nicon: .icon\nteam: .team"));
-    let out = run(&r, json!([{"id": "a", "icon": 7, "team": false}, {"id": "b", "icon": 2.5, "team": ["t"]}, {"id": "c", "icon": true, "team": 1e20}]));
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nicon: .icon\nteam: .team",
+    ));
+    let out = run(
+        &r,
+        json!([{"id": "a", "icon": 7, "team": false}, {"id": "b", "icon": 2.5, "team": ["t"]}, {"id": "c", "icon": true, "team": 1e20}]),
+    );
     assert_eq!(
         entities(&out),
         json!([{"identifier": "a", "blueprint": "b", "icon": "7", "team": "False"},
                {"identifier": "b", "blueprint": "b", "icon": "2.5", "team": ["t"]},
                {"identifier": "c", "blueprint": "b", "icon": "True", "team": "100000000000000000000"}])
     );
-    let bad = run(&r, json!([{"id": "a", "icon": "ok"}, {"id": "b", "icon": ["x"]}]));
+    let bad = run(
+        &r,
+        json!([{"id": "a", "icon": "ok"}, {"id": "b", "icon": ["x"]}]),
+    );
     assert!(bad.batch_error.is_some() && bad.entities.is_empty());
 }
 
 #[test]
 fn numbers_come_back_as_the_jq_binding_returns_them() {
-    let r = resource(&mapping("true", "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  half: .n / 2\n  whole: .f\n  big: .big\n  nan: nan\n  inf: infinite\n  text: .f | tostring"));
-    let out = r.map_items(&crate::jq::read::Reader::new().parse_array(br#"[{"id":"a","n":4,"f":3.0,"big":12345678901234567890}]"#).unwrap(), false);
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  half: .n / 2\n  whole: .f\n  big: .big\n  nan: nan\n  inf: infinite\n  text: .f | tostring",
+    ));
+    let out = r.map_items(
+        &crate::jq::read::Reader::new()
+            .parse_array(br#"[{"id":"a","n":4,"f":3.0,"big":12345678901234567890}]"#)
+            .unwrap(),
+        false,
+    );
     let props = &entities(&out)[0]["properties"];
     assert_eq!(props["half"], json!(2));
     assert_eq!(props["whole"], json!(3));
@@ -152,19 +244,40 @@ fn numbers_come_back_as_the_jq_binding_returns_them() {
 
 #[test]
 fn environment_access_follows_the_option() {
-    let yaml = mapping("true", "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  a: env.OCEAN_TEST_REGION\n  b: $ENV.OCEAN_TEST_REGION");
+    let yaml = mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  a: env.OCEAN_TEST_REGION\n  b: $ENV.OCEAN_TEST_REGION",
+    );
     let vars = [("OCEAN_TEST_REGION".to_owned(), "eu".to_owned())];
     let on = resource_with(&yaml, &EngineOptions::with_env(vars.clone()));
-    assert_eq!(entities(&run(&on, json!([{"id": "x"}])))[0]["properties"], json!({"a": "eu", "b": "eu"}));
-    let off = resource_with(&yaml, &EngineOptions { allow_env_access: false, ..EngineOptions::with_env(vars) });
-    assert_eq!(entities(&run(&off, json!([{"id": "x"}])))[0]["properties"], json!({"a": null, "b": null}));
+    assert_eq!(
+        entities(&run(&on, json!([{"id": "x"}])))[0]["properties"],
+        json!({"a": "eu", "b": "eu"})
+    );
+    let off = resource_with(
+        &yaml,
+        &EngineOptions {
+            allow_env_access: false,
+            ..EngineOptions::with_env(vars)
+        },
+    );
+    assert_eq!(
+        entities(&run(&off, json!([{"id": "x"}])))[0]["properties"],
+        json!({"a": null, "b": null})
+    );
 }
 
 #[test]
 fn single_quotes_are_rewritten_before_compiling() {
-    let r = resource(&mapping("true", "identifier: .org + '/' + .repo\nblueprint: \"'repo'\"\ntitle: .repo | test('^o')"));
+    let r = resource(&mapping(
+        "true",
+        "identifier: .org + '/' + .repo\nblueprint: \"'repo'\"\ntitle: .repo | test('^o')",
+    ));
     let out = run(&r, json!([{"org": "port", "repo": "ocean"}]));
-    assert_eq!(entities(&out), json!([{"identifier": "port/ocean", "blueprint": "repo", "title": null}]));
+    assert_eq!(
+        entities(&out),
+        json!([{"identifier": "port/ocean", "blueprint": "repo", "title": null}])
+    );
 }
 
 fn itp(extra: &str) -> String {
@@ -176,7 +289,9 @@ fn itp(extra: &str) -> String {
 #[test]
 fn items_to_parse_expands_deletes_and_names() {
     let r = resource(&itp("      itemsToParse: .pulls\n"));
-    let parents = vec![crate::jq::read::from_json(&json!({"name": "o", "pulls": [{"id": 1}, {"id": 2}]}))];
+    let parents = vec![crate::jq::read::from_json(
+        &json!({"name": "o", "pulls": [{"id": 1}, {"id": 2}]}),
+    )];
     let exp = r.expand_items_to_parse(parents);
     assert_eq!(exp.batches.len(), 1);
     let out = r.map_items(&exp.batches[0], false);
@@ -185,9 +300,15 @@ fn items_to_parse_expands_deletes_and_names() {
         json!([{"identifier": "o:1", "blueprint": "pr", "properties": {"rest": null}},
                {"identifier": "o:2", "blueprint": "pr", "properties": {"rest": null}}])
     );
-    let named = resource(&itp("      itemsToParse: .pulls\n      itemsToParseName: pr\n      itemsToParseTopLevelTransform: false\n"));
-    let exp = named.expand_items_to_parse(vec![crate::jq::read::from_json(&json!({"name": "o", "pulls": [{"id": 1}]}))]);
-    let Val::Obj(child) = &exp.batches[0][0] else { panic!() };
+    let named = resource(&itp(
+        "      itemsToParse: .pulls\n      itemsToParseName: pr\n      itemsToParseTopLevelTransform: false\n",
+    ));
+    let exp = named.expand_items_to_parse(vec![crate::jq::read::from_json(
+        &json!({"name": "o", "pulls": [{"id": 1}]}),
+    )]);
+    let Val::Obj(child) = &exp.batches[0][0] else {
+        panic!()
+    };
     assert!(child.contains_key("pr") && child.contains_key("pulls") && !child.contains_key("item"));
 }
 
@@ -201,13 +322,25 @@ fn items_to_parse_skips_non_lists_and_unpathable_expressions_and_chunks() {
     assert!(exp.batches.is_empty());
     assert_eq!(exp.skipped_parents.len(), 2);
     let unpathable = resource(&itp("      itemsToParse: '[.a, .b]'\n"));
-    let exp = unpathable.expand_items_to_parse(vec![crate::jq::read::from_json(&json!({"a": 1, "b": 2}))]);
+    let exp = unpathable
+        .expand_items_to_parse(vec![crate::jq::read::from_json(&json!({"a": 1, "b": 2}))]);
     assert!(exp.batches.is_empty());
     assert!(exp.skipped_parents[0].reason.contains("del(.)"));
-    let small = resource_with(&itp("      itemsToParse: .pulls\n"), &EngineOptions { items_to_parse_batch_size: 2, ..EngineOptions::default() });
+    let small = resource_with(
+        &itp("      itemsToParse: .pulls\n"),
+        &EngineOptions {
+            items_to_parse_batch_size: 2,
+            ..EngineOptions::default()
+        },
+    );
     let pulls: Vec<Value> = (0..5).map(|i| json!({"id": i})).collect();
-    let exp = small.expand_items_to_parse(vec![crate::jq::read::from_json(&json!({"name": "c", "pulls": pulls}))]);
-    assert_eq!(exp.batches.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+    let exp = small.expand_items_to_parse(vec![crate::jq::read::from_json(
+        &json!({"name": "c", "pulls": pulls}),
+    )]);
+    assert_eq!(
+        exp.batches.iter().map(Vec::len).collect::<Vec<_>>(),
+        [2, 2, 1]
+    );
 }
 
 #[test]
@@ -227,6 +360,14 @@ fn deletion_paths_follow_oceans_heuristic() {
 
 #[test]
 fn python_round_trip_normalises_numbers() {
-    let v = crate::jq::read::Reader::new().parse(br#"[1.0, 12345678901234567890, 2.5, 1e300]"#).unwrap();
-    assert_eq!(python_round_trip(&v).to_json(), format!("[1,12345678901234567168,2.5,{}]", num::exact_integer_string(1e300)));
+    let v = crate::jq::read::Reader::new()
+        .parse(br#"[1.0, 12345678901234567890, 2.5, 1e300]"#)
+        .unwrap();
+    assert_eq!(
+        python_round_trip(&v).to_json(),
+        format!(
+            "[1,12345678901234567168,2.5,{}]",
+            num::exact_integer_string(1e300)
+        )
+    );
 }

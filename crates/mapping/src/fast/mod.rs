@@ -9,8 +9,8 @@
 //! `Val::get`, jq's ordering, the same builtins), and the tests run every shape through both
 //! paths on varied data. Compiled expressions hold no `Val`, so they are `Send + Sync`.
 
-use crate::jq::value::{Val, err};
 use crate::jq::First;
+use crate::jq::value::{Val, err};
 use std::rc::Rc;
 
 /// A parsed expression of the native subset.
@@ -459,7 +459,9 @@ impl Parser {
         })
         .and_then(|n| {
             // A call with arguments we do not know (e.g. `length(x)`) is not ours.
-            if matches!(n, Node::Call(_) | Node::Empty) && matches!(self.peek(), Some(Tok::Punct("("))) {
+            if matches!(n, Node::Call(_) | Node::Empty)
+                && matches!(self.peek(), Some(Tok::Punct("(")))
+            {
                 None
             } else {
                 Some(n)
@@ -475,7 +477,9 @@ impl Parser {
         }
         let then = self.pipe()?;
         let otherwise = if self.eat_ident("elif") {
-            return self.if_rest().map(|rest| Node::If(Box::new(cond), Box::new(then), Box::new(rest)));
+            return self
+                .if_rest()
+                .map(|rest| Node::If(Box::new(cond), Box::new(then), Box::new(rest)));
         } else if self.eat_ident("else") {
             let e = self.pipe()?;
             if !self.eat_ident("end") {
@@ -487,7 +491,11 @@ impl Parser {
         } else {
             return None;
         };
-        Some(Node::If(Box::new(cond), Box::new(then), Box::new(otherwise)))
+        Some(Node::If(
+            Box::new(cond),
+            Box::new(then),
+            Box::new(otherwise),
+        ))
     }
 }
 
@@ -608,11 +616,11 @@ fn call(b: Builtin, v: Val) -> Res<Val> {
 fn binop(op: Op, l: Val, r: Val) -> Res<Val> {
     let cmp = |f: fn(std::cmp::Ordering) -> bool| Ok(Val::Bool(f(l.cmp_jq(&r))));
     match op {
-        Op::Add => l.add(r).map_err(error_text),
-        Op::Sub => l.sub(r).map_err(error_text),
-        Op::Mul => l.mul(r).map_err(error_text),
-        Op::Div => l.div(r).map_err(error_text),
-        Op::Rem => l.rem(r).map_err(error_text),
+        Op::Add => l.plus(r).map_err(error_text),
+        Op::Sub => l.minus(r).map_err(error_text),
+        Op::Mul => l.times(r).map_err(error_text),
+        Op::Div => l.divide(r).map_err(error_text),
+        Op::Rem => l.modulo(r).map_err(error_text),
         Op::Eq => Ok(Val::Bool(l == r)),
         Op::Ne => Ok(Val::Bool(l != r)),
         Op::Lt => cmp(|o| o.is_lt()),
@@ -645,24 +653,36 @@ fn eval1(n: &Node, input: &Val) -> Res<Option<Val>> {
         }
         Node::Binary(op, a, b) => {
             // jq evaluates the right operand first.
-            let Some(r) = eval1(b, input)? else { return Ok(None) };
-            let Some(l) = eval1(a, input)? else { return Ok(None) };
+            let Some(r) = eval1(b, input)? else {
+                return Ok(None);
+            };
+            let Some(l) = eval1(a, input)? else {
+                return Ok(None);
+            };
             binop(*op, l, r)?
         }
         Node::And(a, b) => {
-            let Some(l) = eval1(a, input)? else { return Ok(None) };
+            let Some(l) = eval1(a, input)? else {
+                return Ok(None);
+            };
             if !l.truthy() {
                 return Ok(Some(Val::Bool(false)));
             }
-            let Some(r) = eval1(b, input)? else { return Ok(None) };
+            let Some(r) = eval1(b, input)? else {
+                return Ok(None);
+            };
             Val::Bool(r.truthy())
         }
         Node::Or(a, b) => {
-            let Some(l) = eval1(a, input)? else { return Ok(None) };
+            let Some(l) = eval1(a, input)? else {
+                return Ok(None);
+            };
             if l.truthy() {
                 return Ok(Some(Val::Bool(true)));
             }
-            let Some(r) = eval1(b, input)? else { return Ok(None) };
+            let Some(r) = eval1(b, input)? else {
+                return Ok(None);
+            };
             Val::Bool(r.truthy())
         }
         Node::Alt(a, b) => match eval1(a, input)? {
@@ -670,11 +690,15 @@ fn eval1(n: &Node, input: &Val) -> Res<Option<Val>> {
             _ => return eval1(b, input),
         },
         Node::If(c, t, e) => {
-            let Some(cond) = eval1(c, input)? else { return Ok(None) };
+            let Some(cond) = eval1(c, input)? else {
+                return Ok(None);
+            };
             return eval1(if cond.truthy() { t } else { e }, input);
         }
         Node::Select(c) => {
-            let Some(cond) = eval1(c, input)? else { return Ok(None) };
+            let Some(cond) = eval1(c, input)? else {
+                return Ok(None);
+            };
             if cond.truthy() {
                 input.clone()
             } else {
@@ -686,7 +710,9 @@ fn eval1(n: &Node, input: &Val) -> Res<Option<Val>> {
 }
 
 fn unreachable_multi() -> Res<Val> {
-    Err(error_text(err("internal: multi-output node evaluated as single")))
+    Err(error_text(err(
+        "internal: multi-output node evaluated as single",
+    )))
 }
 
 /// Streams the outputs of `n` to `k` until `k` returns `false`. Returns `Ok(false)` when

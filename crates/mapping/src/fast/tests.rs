@@ -85,7 +85,10 @@ fn outcome(f: First) -> String {
 #[test]
 fn every_shape_is_native() {
     for shape in SHAPES {
-        assert!(Expr::parse(shape).is_some(), "{shape} should be evaluated natively");
+        assert!(
+            Expr::parse(shape).is_some(),
+            "{shape} should be evaluated natively"
+        );
     }
 }
 
@@ -128,6 +131,9 @@ fn anything_outside_the_subset_goes_to_jaq() {
         "1 +",
         "",
     ] {
-        assert!(Expr::parse(code).is_none(), "{code} must not be taken natively");
+        assert!(
+            Expr::parse(code).is_none(),
+            "{code} must not be taken natively"
+        );
     }
 }

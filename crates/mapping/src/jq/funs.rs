@@ -40,11 +40,17 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("contains", v(1), |cv| unary(cv, contains_checked)),
         ("has", v(1), |cv| unary(cv, has)),
         ("indices", v(1), |cv| unary(cv, indices)),
-        ("startswith", v(1), |cv| unary(cv, |s, p| fix(s, p, "startswith", |a, b| a.starts_with(b)))),
-        ("endswith", v(1), |cv| unary(cv, |s, p| fix(s, p, "endswith", |a, b| a.ends_with(b)))),
+        ("startswith", v(1), |cv| {
+            unary(cv, |s, p| fix(s, p, "startswith", |a, b| a.starts_with(b)))
+        }),
+        ("endswith", v(1), |cv| {
+            unary(cv, |s, p| fix(s, p, "endswith", |a, b| a.ends_with(b)))
+        }),
         ("split", v(1), |cv| unary(cv, split1)),
         ("trim", v(0), |cv| bome(trim(cv.1, "trim", str::trim))),
-        ("ltrim", v(0), |cv| bome(trim(cv.1, "ltrim", str::trim_start))),
+        ("ltrim", v(0), |cv| {
+            bome(trim(cv.1, "ltrim", str::trim_start))
+        }),
         ("rtrim", v(0), |cv| bome(trim(cv.1, "rtrim", str::trim_end))),
         ("floor", v(0), |cv| bome(math(cv.1, "floor", f64::floor))),
         ("ceil", v(0), |cv| bome(math(cv.1, "ceil", f64::ceil))),
@@ -55,11 +61,15 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("delpaths", v(1), |cv| unary(cv, delpaths)),
         ("nan", v(0), |_| bome(Ok(Val::Num(f64::NAN)))),
         ("infinite", v(0), |_| bome(Ok(Val::Num(f64::INFINITY)))),
-        ("isnan", v(0), |cv| bome(match cv.1.as_num() {
-            Some(f) => Ok(Val::Bool(f.is_nan())),
-            None => Err(err("number required")),
-        })),
-        ("exp10", v(0), |cv| bome(math(cv.1, "exp10", |x| 10f64.powf(x)))),
+        ("isnan", v(0), |cv| {
+            bome(match cv.1.as_num() {
+                Some(f) => Ok(Val::Bool(f.is_nan())),
+                None => Err(err("number required")),
+            })
+        }),
+        ("exp10", v(0), |cv| {
+            bome(math(cv.1, "exp10", |x| 10f64.powf(x)))
+        }),
         ("bsearch", v(1), |cv| unary(cv, bsearch)),
         ("_match_impl", v(3), |mut cv| {
             let test = cv.0.pop_var();
@@ -71,8 +81,12 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("mktime", v(0), |cv| bome(mktime(&cv.1))),
         ("gmtime", v(0), |cv| bome(gmtime(&cv.1))),
         ("localtime", v(0), |cv| bome(gmtime(&cv.1))),
-        ("strftime", v(1), |cv| unary(cv, |t, f| strftime(&t, &f, "GMT"))),
-        ("strflocaltime", v(1), |cv| unary(cv, |t, f| strftime(&t, &f, "UTC"))),
+        ("strftime", v(1), |cv| {
+            unary(cv, |t, f| strftime(&t, &f, "GMT"))
+        }),
+        ("strflocaltime", v(1), |cv| {
+            unary(cv, |t, f| strftime(&t, &f, "UTC"))
+        }),
         ("strptime", v(1), |cv| unary(cv, strptime)),
         ("_input_error", v(0), |_| bome(Err(err("No more inputs")))),
         ("_slice", v(2), |mut cv| {
@@ -97,7 +111,6 @@ fn fromjson(v: &Val) -> ValR<Val> {
         .map_err(|e| err(format!("{} (while parsing '{s}')", e.message)))
 }
 
-
 fn parse_number_text(s: &str) -> Option<Val> {
     let t = s;
     if t == "nan" || t == "-nan" {
@@ -117,10 +130,12 @@ fn parse_number_text(s: &str) -> Option<Val> {
 pub fn tonumber(v: Val) -> ValR<Val> {
     match &v {
         Val::Num(_) | Val::Lit(_) => Ok(v),
-        Val::Str(s) => {
-            parse_number_text(s).ok_or_else(|| err(format!("{} cannot be parsed as a number", v.describe())))
-        }
-        _ => Err(err(format!("{} cannot be parsed as a number", v.describe()))),
+        Val::Str(s) => parse_number_text(s)
+            .ok_or_else(|| err(format!("{} cannot be parsed as a number", v.describe()))),
+        _ => Err(err(format!(
+            "{} cannot be parsed as a number",
+            v.describe()
+        ))),
     }
 }
 
@@ -129,7 +144,10 @@ fn toboolean(v: Val) -> ValR<Val> {
         Val::Bool(_) => Ok(v),
         Val::Str(s) if &**s == "true" => Ok(Val::Bool(true)),
         Val::Str(s) if &**s == "false" => Ok(Val::Bool(false)),
-        _ => Err(err(format!("{} cannot be parsed as a boolean", v.describe()))),
+        _ => Err(err(format!(
+            "{} cannot be parsed as a boolean",
+            v.describe()
+        ))),
     }
 }
 
@@ -203,14 +221,12 @@ fn indices(v: Val, i: Val) -> ValR<Val> {
                 return Ok(Val::Null);
             }
             let mut out = Vec::new();
-            let mut char_index = 0usize;
             let bytes = s.as_bytes();
             let pat = p.as_bytes();
-            for (byte_index, _) in s.char_indices() {
+            for (char_index, (byte_index, _)) in s.char_indices().enumerate() {
                 if bytes[byte_index..].starts_with(pat) {
                     out.push(Val::Num(char_index as f64));
                 }
-                char_index += 1;
             }
             Ok(Val::arr(out))
         }
@@ -229,7 +245,7 @@ fn fix(s: Val, p: Val, name: &str, f: fn(&str, &str) -> bool) -> ValR<Val> {
 
 fn split1(s: Val, sep: Val) -> ValR<Val> {
     match (s, sep) {
-        (Val::Str(s), Val::Str(sep)) => Val::Str(s).div(Val::Str(sep)),
+        (Val::Str(s), Val::Str(sep)) => Val::Str(s).divide(Val::Str(sep)),
         _ => Err(err("split input and separator must be strings")),
     }
 }
@@ -238,7 +254,11 @@ fn trim(v: Val, name: &str, f: fn(&str) -> &str) -> ValR<Val> {
     match &v {
         Val::Str(s) => {
             let t = f(s);
-            Ok(if t.len() == s.len() { v.clone() } else { Val::str(t) })
+            Ok(if t.len() == s.len() {
+                v.clone()
+            } else {
+                Val::str(t)
+            })
         }
         _ => Err(err(format!("{name} input must be a string"))),
     }
@@ -308,9 +328,19 @@ fn delpath(v: Val, path: &[Val]) -> ValR<Val> {
             }
             (Val::Arr(a), Val::Obj(o)) => {
                 let len = a.len();
-                let s = slice(&Val::arr((0..len).map(|i| Val::Num(i as f64)).collect()), o.get("start"), o.get("end"))?;
-                let Val::Arr(idx) = s else { return Ok(Val::Arr(a)) };
-                let drop: Vec<usize> = idx.iter().filter_map(|x| x.as_num()).map(|f| f as usize).collect();
+                let s = slice(
+                    &Val::arr((0..len).map(|i| Val::Num(i as f64)).collect()),
+                    o.get("start"),
+                    o.get("end"),
+                )?;
+                let Val::Arr(idx) = s else {
+                    return Ok(Val::Arr(a));
+                };
+                let drop: Vec<usize> = idx
+                    .iter()
+                    .filter_map(|x| x.as_num())
+                    .map(|f| f as usize)
+                    .collect();
                 let kept = a
                     .iter()
                     .enumerate()
@@ -464,16 +494,28 @@ fn match_impl(input: &Val, re: &Val, flags: &Val, test: bool) -> ValR<Val> {
 fn match_object(s: &str, caps: &fancy_regex::Captures<'_>, names: &[Option<String>]) -> Val {
     let m = caps.get(0).expect("group 0 always matches");
     let mut obj = Map::default();
-    obj.insert(Rc::from("offset"), Val::Num(char_offset(s, m.start()) as f64));
-    obj.insert(Rc::from("length"), Val::Num(m.as_str().chars().count() as f64));
+    obj.insert(
+        Rc::from("offset"),
+        Val::Num(char_offset(s, m.start()) as f64),
+    );
+    obj.insert(
+        Rc::from("length"),
+        Val::Num(m.as_str().chars().count() as f64),
+    );
     obj.insert(Rc::from("string"), Val::str(m.as_str()));
     let mut groups = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let mut g = Map::default();
         match caps.get(i + 1) {
             Some(c) => {
-                g.insert(Rc::from("offset"), Val::Num(char_offset(s, c.start()) as f64));
-                g.insert(Rc::from("length"), Val::Num(c.as_str().chars().count() as f64));
+                g.insert(
+                    Rc::from("offset"),
+                    Val::Num(char_offset(s, c.start()) as f64),
+                );
+                g.insert(
+                    Rc::from("length"),
+                    Val::Num(c.as_str().chars().count() as f64),
+                );
                 g.insert(Rc::from("string"), Val::str(c.as_str()));
             }
             None => {
@@ -637,7 +679,9 @@ pub fn jq_lossy_utf8(bytes: &[u8]) -> String {
             }
             Err(_) => {
                 out.push('\u{fffd}');
-                let bad = (1..len).find(|k| bytes[i + k] & 0xc0 != 0x80).unwrap_or(len);
+                let bad = (1..len)
+                    .find(|k| bytes[i + k] & 0xc0 != 0x80)
+                    .unwrap_or(len);
                 i += bad;
             }
         }
@@ -650,7 +694,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -807,10 +855,28 @@ fn gmtime(v: &Val) -> ValR<Val> {
     Ok(tm_to_val(&tm_from_epoch(t)))
 }
 
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 fn iso_week(tm: &Tm) -> (i64, i64) {
@@ -930,7 +996,10 @@ impl Scan<'_> {
         }
         let start = self.pos;
         let mut n: i64 = 0;
-        while self.pos < self.s.len() && self.pos - start < max_digits && self.s[self.pos].is_ascii_digit() {
+        while self.pos < self.s.len()
+            && self.pos - start < max_digits
+            && self.s[self.pos].is_ascii_digit()
+        {
             n = n * 10 + (self.s[self.pos] - b'0') as i64;
             self.pos += 1;
         }
@@ -956,7 +1025,7 @@ impl Scan<'_> {
     }
 }
 
-fn parse_tm(input: &str, fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut Scan<'_>) -> Option<()> {
+fn parse_tm(fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut Scan<'_>) -> Option<()> {
     let f = fmt.as_bytes();
     let mut i = 0;
     while i < f.len() {
@@ -1007,10 +1076,10 @@ fn parse_tm(input: &str, fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut
                 }
                 sc.pos += 2;
             }
-            b'T' => parse_tm(input, "%H:%M:%S", tm, pm, sc)?,
-            b'D' => parse_tm(input, "%m/%d/%y", tm, pm, sc)?,
-            b'F' => parse_tm(input, "%Y-%m-%d", tm, pm, sc)?,
-            b'R' => parse_tm(input, "%H:%M", tm, pm, sc)?,
+            b'T' => parse_tm("%H:%M:%S", tm, pm, sc)?,
+            b'D' => parse_tm("%m/%d/%y", tm, pm, sc)?,
+            b'F' => parse_tm("%Y-%m-%d", tm, pm, sc)?,
+            b'R' => parse_tm("%H:%M", tm, pm, sc)?,
             b'z' => {
                 sc.skip_ws();
                 if sc.pos < sc.s.len() && sc.s[sc.pos] == b'Z' {
@@ -1021,7 +1090,10 @@ fn parse_tm(input: &str, fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut
                     }
                     sc.pos += 1;
                     let start = sc.pos;
-                    while sc.pos < sc.s.len() && (sc.s[sc.pos].is_ascii_digit() || sc.s[sc.pos] == b':') && sc.pos - start < 5 {
+                    while sc.pos < sc.s.len()
+                        && (sc.s[sc.pos].is_ascii_digit() || sc.s[sc.pos] == b':')
+                        && sc.pos - start < 5
+                    {
                         sc.pos += 1;
                     }
                     if sc.pos - start < 2 {
@@ -1039,13 +1111,7 @@ fn parse_tm(input: &str, fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut
                 *tm = tm_from_epoch(n as f64);
             }
             b'n' | b't' => sc.skip_ws(),
-            b'%' => {
-                if sc.pos < sc.s.len() && sc.s[sc.pos] == b'%' {
-                    sc.pos += 1;
-                } else {
-                    return None;
-                }
-            }
+            b'%' if sc.pos < sc.s.len() && sc.s[sc.pos] == b'%' => sc.pos += 1,
             _ => return None,
         }
     }
@@ -1054,9 +1120,7 @@ fn parse_tm(input: &str, fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut
 
 fn strptime(s: Val, fmt: Val) -> ValR<Val> {
     let Val::Str(input) = &s else {
-        return Err(err(format!(
-            "strptime/1 requires string inputs and arguments"
-        )));
+        return Err(err("strptime/1 requires string inputs and arguments"));
     };
     let Val::Str(f) = &fmt else {
         return Err(err("strptime/1 requires string inputs and arguments"));
@@ -1068,7 +1132,7 @@ fn strptime(s: Val, fmt: Val) -> ValR<Val> {
         pos: 0,
     };
     let fail = || err(format!("date \"{input}\" does not match format \"{f}\""));
-    parse_tm(input, f, &mut tm, &mut pm, &mut sc).ok_or_else(fail)?;
+    parse_tm(f, &mut tm, &mut pm, &mut sc).ok_or_else(fail)?;
     if pm == Some(true) {
         tm.hour += 12;
     }
@@ -1090,7 +1154,6 @@ fn strptime(s: Val, fmt: Val) -> ValR<Val> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1100,11 +1163,23 @@ mod tests {
         let tm = tm_from_epoch(1425599621.25);
         assert_eq!(tm_to_val(&tm).to_json(), "[2015,2,5,23,53,41.25,4,63]");
         assert_eq!(timegm(&tm), 1425599621);
-        let feb30 = Tm { year: 2023, mon: 1, mday: 30, ..Tm::default() };
+        let feb30 = Tm {
+            year: 2023,
+            mon: 1,
+            mday: 30,
+            ..Tm::default()
+        };
         let t = timegm(&feb30);
-        assert_eq!(format_tm(&tm_from_epoch(t as f64), "%Y-%m-%d", "GMT"), "2023-03-02");
         assert_eq!(
-            format_tm(&tm, "%A %a %B %b %j %e %u %w %U %V %G %Z %z %c %D %T %I %p %s %C %y", "GMT"),
+            format_tm(&tm_from_epoch(t as f64), "%Y-%m-%d", "GMT"),
+            "2023-03-02"
+        );
+        assert_eq!(
+            format_tm(
+                &tm,
+                "%A %a %B %b %j %e %u %w %U %V %G %Z %z %c %D %T %I %p %s %C %y",
+                "GMT"
+            ),
             "Thursday Thu March Mar 064  5 4 4 09 10 2015 GMT +0000 Thu Mar  5 23:53:41 2015 03/05/15 23:53:41 11 PM 1425599621 20 15"
         );
     }
@@ -1112,11 +1187,20 @@ mod tests {
     #[test]
     fn strptime_is_strict_about_the_format() {
         let p = |s: &str, f: &str| strptime(Val::str(s), Val::str(f)).map(|v| v.to_json());
-        assert_eq!(p("2015-03-05T23:51:47Z", "%Y-%m-%dT%H:%M:%SZ").unwrap(), "[2015,2,5,23,51,47,4,63]");
+        assert_eq!(
+            p("2015-03-05T23:51:47Z", "%Y-%m-%dT%H:%M:%SZ").unwrap(),
+            "[2015,2,5,23,51,47,4,63]"
+        );
         assert!(p("2015-03-05T23:51:47+02:00", "%Y-%m-%dT%H:%M:%SZ").is_err());
         assert!(p("2015-03-05T23:51:47.5Z", "%Y-%m-%dT%H:%M:%SZ").is_err());
-        assert_eq!(p("10 Mar 2021", "%d %b %Y").unwrap(), "[2021,2,10,0,0,0,3,68]");
-        assert_eq!(p("2021-03-10 ", "%Y-%m-%d").unwrap(), "[2021,2,10,0,0,0,3,68,\" \"]");
+        assert_eq!(
+            p("10 Mar 2021", "%d %b %Y").unwrap(),
+            "[2021,2,10,0,0,0,3,68]"
+        );
+        assert_eq!(
+            p("2021-03-10 ", "%Y-%m-%d").unwrap(),
+            "[2021,2,10,0,0,0,3,68,\" \"]"
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ pub fn write_jq(out: &mut String, f: f64) {
         out.push_str("null");
         return;
     }
-    let f = if f.is_infinite() { f64::MAX.copysign(f) } else { f };
+    let f = if f.is_infinite() {
+        f64::MAX.copysign(f)
+    } else {
+        f
+    };
     if f == 0.0 {
         out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
         return;
@@ -133,7 +137,9 @@ impl Decimal {
             let start = i;
             let mut e: i64 = 0;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
-                e = e.saturating_mul(10).saturating_add((bytes[i] - b'0') as i64);
+                e = e
+                    .saturating_mul(10)
+                    .saturating_add((bytes[i] - b'0') as i64);
                 i += 1;
             }
             if start == i {
@@ -202,13 +208,24 @@ impl Decimal {
     fn cmp(&self, other: &Decimal) -> Ordering {
         let zero_a = self.coefficient == "0";
         let zero_b = other.coefficient == "0";
-        let sign = |neg: bool, zero: bool| if zero { 0 } else if neg { -1 } else { 1 };
+        let sign = |neg: bool, zero: bool| {
+            if zero {
+                0
+            } else if neg {
+                -1
+            } else {
+                1
+            }
+        };
         let (sa, sb) = (sign(self.negative, zero_a), sign(other.negative, zero_b));
         if sa != sb || sa == 0 {
             return sa.cmp(&sb);
         }
         let magnitude = {
-            let (ca, cb) = (self.coefficient.trim_end_matches('0'), other.coefficient.trim_end_matches('0'));
+            let (ca, cb) = (
+                self.coefficient.trim_end_matches('0'),
+                other.coefficient.trim_end_matches('0'),
+            );
             let ea = self.exponent + (self.coefficient.len() - ca.len()) as i64;
             let eb = other.exponent + (other.coefficient.len() - cb.len()) as i64;
             let (aa, ab) = (ea + ca.len() as i64, eb + cb.len() as i64);
@@ -220,7 +237,11 @@ impl Decimal {
                 pa.cmp(pb)
             })
         };
-        if sa < 0 { magnitude.reverse() } else { magnitude }
+        if sa < 0 {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
     }
 }
 
@@ -437,7 +458,10 @@ mod tests {
 
     #[test]
     fn exact_integers_have_all_digits() {
-        assert_eq!(exact_integer_string(12345678901234567890.0), "12345678901234567168");
+        assert_eq!(
+            exact_integer_string(12345678901234567890.0),
+            "12345678901234567168"
+        );
         assert_eq!(exact_integer_string(-3.0), "-3");
         let big = exact_integer_string(1e300);
         assert_eq!(big.len(), 301);

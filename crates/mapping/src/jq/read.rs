@@ -69,7 +69,10 @@ impl Reader {
         match self.parse(bytes)? {
             Val::Arr(a) => Ok(Rc::try_unwrap(a).unwrap_or_else(|a| (*a).clone())),
             other => Err(JsonError {
-                message: format!("expected a JSON array of items, found {}", other.type_name()),
+                message: format!(
+                    "expected a JSON array of items, found {}",
+                    other.type_name()
+                ),
                 line: 1,
                 column: 1,
             }),
@@ -197,7 +200,10 @@ impl Cursor<'_, '_> {
             Ok(Val::Num(i as f64))
         } else {
             let f: f64 = text.parse().unwrap_or(f64::NAN);
-            Ok(Val::num_with_literal(f, num::literal_for_integer_text(text)))
+            Ok(Val::num_with_literal(
+                f,
+                num::literal_for_integer_text(text),
+            ))
         }
     }
 
@@ -392,11 +398,7 @@ pub fn to_json(v: &Val) -> Value {
         Val::Lit(l) => number_to_json(l.value),
         Val::Str(s) => Value::String(s.to_string()),
         Val::Arr(a) => Value::Array(a.iter().map(to_json).collect()),
-        Val::Obj(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.to_string(), to_json(v)))
-                .collect(),
-        ),
+        Val::Obj(o) => Value::Object(o.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
     }
 }
 
@@ -405,12 +407,16 @@ pub fn number_to_json(f: f64) -> Value {
     if f.is_nan() {
         return Value::Null;
     }
-    let f = if f.is_infinite() { f64::MAX.copysign(f) } else { f };
+    let f = if f.is_infinite() {
+        f64::MAX.copysign(f)
+    } else {
+        f
+    };
     if f.fract() == 0.0 {
-        if f >= -9.223_372_036_854_775_808e18 && f < 9.223_372_036_854_775_808e18 {
+        if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
             return Value::Number(Number::from(f as i64));
         }
-        if f >= 0.0 && f < 1.844_674_407_370_955_2e19 {
+        if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
             return Value::Number(Number::from(f as u64));
         }
     }
@@ -448,7 +454,10 @@ mod tests {
 
     #[test]
     fn duplicate_keys_keep_the_first_position_and_the_last_value() {
-        assert_eq!(parse(r#"{"a":1,"b":2,"a":3}"#).to_json(), r#"{"a":3,"b":2}"#);
+        assert_eq!(
+            parse(r#"{"a":1,"b":2,"a":3}"#).to_json(),
+            r#"{"a":3,"b":2}"#
+        );
     }
 
     #[test]
@@ -465,13 +474,19 @@ mod tests {
         assert_eq!(to_json(&Val::Num(-0.0)), json!(0));
         assert_eq!(to_json(&Val::Num(f64::NAN)), json!(null));
         assert_eq!(to_json(&Val::Num(f64::INFINITY)), json!(f64::MAX));
-        assert_eq!(to_json(&parse("12345678901234567890")), json!(12345678901234567168u64));
+        assert_eq!(
+            to_json(&parse("12345678901234567890")),
+            json!(12345678901234567168u64)
+        );
         assert_eq!(to_json(&parse("2.5")), json!(2.5));
     }
 
     #[test]
     fn serde_values_convert_like_parsed_text() {
         let v = json!({"a": 1.0, "b": 12345678901234567890u64, "c": [true, null, "x"]});
-        assert_eq!(from_json(&v).to_json(), r#"{"a":1.0,"b":12345678901234567890,"c":[true,null,"x"]}"#);
+        assert_eq!(
+            from_json(&v).to_json(),
+            r#"{"a":1.0,"b":12345678901234567890,"c":[true,null,"x"]}"#
+        );
     }
 }

@@ -227,8 +227,14 @@ mod tests {
 
     #[test]
     fn only_real_calls_of_jaq_only_builtins_are_rejected() {
-        assert_eq!(prepare("isstring", blocked).unwrap_err(), "isstring/0 is not defined");
-        assert_eq!(prepare(".a | pow10", blocked).unwrap_err(), "pow10/0 is not defined");
+        assert_eq!(
+            prepare("isstring", blocked).unwrap_err(),
+            "isstring/0 is not defined"
+        );
+        assert_eq!(
+            prepare(".a | pow10", blocked).unwrap_err(),
+            "pow10/0 is not defined"
+        );
         assert!(prepare(".isstring", blocked).is_ok());
         assert!(prepare("{isstring: 1}", blocked).is_ok());
         assert!(prepare("{isstring}", blocked).is_ok());

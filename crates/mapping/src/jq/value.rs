@@ -227,12 +227,19 @@ impl Val {
                 let end = o.get("end").cloned();
                 slice(self, start.as_ref(), end.as_ref())
             }
-            (Val::Str(_) | Val::Arr(_) | Val::Obj(_) | Val::Num(_) | Val::Lit(_) | Val::Bool(_) | Val::Null, k) => {
-                Err(err(match k {
-                    Val::Str(s) => format!("Cannot index {} with \"{s}\"", self.type_name()),
-                    _ => format!("Cannot index {} with {}", self.type_name(), k.type_name()),
-                }))
-            }
+            (
+                Val::Str(_)
+                | Val::Arr(_)
+                | Val::Obj(_)
+                | Val::Num(_)
+                | Val::Lit(_)
+                | Val::Bool(_)
+                | Val::Null,
+                k,
+            ) => Err(err(match k {
+                Val::Str(s) => format!("Cannot index {} with \"{s}\"", self.type_name()),
+                _ => format!("Cannot index {} with {}", self.type_name(), k.type_name()),
+            })),
         }
     }
 
@@ -246,7 +253,7 @@ impl Val {
     }
 
     /// jq's addition.
-    pub fn add(self, rhs: Val) -> ValR<Val> {
+    pub fn plus(self, rhs: Val) -> ValR<Val> {
         use Val::*;
         match (self, rhs) {
             (Null, x) | (x, Null) => Ok(x),
@@ -279,7 +286,7 @@ impl Val {
     }
 
     /// jq's subtraction.
-    pub fn sub(self, rhs: Val) -> ValR<Val> {
+    pub fn minus(self, rhs: Val) -> ValR<Val> {
         use Val::*;
         match (self, rhs) {
             (l @ (Num(_) | Lit(_)), r @ (Num(_) | Lit(_))) => {
@@ -298,7 +305,7 @@ impl Val {
     }
 
     /// jq's multiplication (numbers, string repetition, deep object merge).
-    pub fn mul(self, rhs: Val) -> ValR<Val> {
+    pub fn times(self, rhs: Val) -> ValR<Val> {
         use Val::*;
         match (self, rhs) {
             (l @ (Num(_) | Lit(_)), r @ (Num(_) | Lit(_))) => {
@@ -323,7 +330,7 @@ impl Val {
     }
 
     /// jq's division (numbers, string splitting).
-    pub fn div(self, rhs: Val) -> ValR<Val> {
+    pub fn divide(self, rhs: Val) -> ValR<Val> {
         use Val::*;
         match (self, rhs) {
             (l @ (Num(_) | Lit(_)), r @ (Num(_) | Lit(_))) => {
@@ -348,7 +355,7 @@ impl Val {
     }
 
     /// jq's remainder: both sides truncated to integers (saturating), C sign rules.
-    pub fn rem(self, rhs: Val) -> ValR<Val> {
+    pub fn modulo(self, rhs: Val) -> ValR<Val> {
         use Val::*;
         match (self, rhs) {
             (l @ (Num(_) | Lit(_)), r @ (Num(_) | Lit(_))) => {
@@ -375,10 +382,10 @@ impl Val {
     }
 
     /// jq's negation; a literal stays a literal.
-    pub fn neg(self) -> ValR<Val> {
+    pub fn negate(self) -> ValR<Val> {
         match self {
             // jq keeps literals of every number it parsed, and negating a literal zero gives 0.
-            Val::Num(f) if f == 0.0 => Ok(Val::Num(0.0)),
+            Val::Num(0.0) => Ok(Val::Num(0.0)),
             Val::Num(f) => Ok(Val::Num(-f)),
             Val::Lit(l) => {
                 let is_zero = !l.text.bytes().any(|b| (b'1'..=b'9').contains(&b));
@@ -501,7 +508,10 @@ pub fn slice(v: &Val, start: Option<&Val>, end: Option<&Val>) -> ValR<Val> {
             let text: String = s.chars().skip(st).take(en - st).collect();
             Ok(Val::from(text))
         }
-        other => Err(err(format!("Cannot index {} with object", other.type_name()))),
+        other => Err(err(format!(
+            "Cannot index {} with object",
+            other.type_name()
+        ))),
     }
 }
 
@@ -679,42 +689,42 @@ impl FromIterator<Val> for Val {
 impl std::ops::Add for Val {
     type Output = ValR<Val>;
     fn add(self, rhs: Val) -> ValR<Val> {
-        Val::add(self, rhs)
+        Val::plus(self, rhs)
     }
 }
 
 impl std::ops::Sub for Val {
     type Output = ValR<Val>;
     fn sub(self, rhs: Val) -> ValR<Val> {
-        Val::sub(self, rhs)
+        Val::minus(self, rhs)
     }
 }
 
 impl std::ops::Mul for Val {
     type Output = ValR<Val>;
     fn mul(self, rhs: Val) -> ValR<Val> {
-        Val::mul(self, rhs)
+        Val::times(self, rhs)
     }
 }
 
 impl std::ops::Div for Val {
     type Output = ValR<Val>;
     fn div(self, rhs: Val) -> ValR<Val> {
-        Val::div(self, rhs)
+        Val::divide(self, rhs)
     }
 }
 
 impl std::ops::Rem for Val {
     type Output = ValR<Val>;
     fn rem(self, rhs: Val) -> ValR<Val> {
-        Val::rem(self, rhs)
+        Val::modulo(self, rhs)
     }
 }
 
 impl std::ops::Neg for Val {
     type Output = ValR<Val>;
     fn neg(self) -> ValR<Val> {
-        Val::neg(self)
+        Val::negate(self)
     }
 }
 
@@ -782,13 +792,7 @@ impl jaq_core::ValT for Val {
                 Ok(a) => Box::new(a.into_iter().map(Ok)),
                 Err(a) => Box::new(RcIter { arr: a, pos: 0 }),
             },
-            Val::Obj(o) => Box::new(
-                o.values()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .map(Ok),
-            ),
+            Val::Obj(o) => Box::new(o.values().cloned().collect::<Vec<_>>().into_iter().map(Ok)),
             other => Box::new(std::iter::once(Err(iter_err(&other)))),
         }
     }
@@ -871,7 +875,9 @@ impl jaq_core::ValT for Val {
             (Val::Null, n @ (Val::Num(_) | Val::Lit(_))) => {
                 let i = n.as_num().unwrap_or(0.0);
                 if i < 0.0 {
-                    return opt.fail(self, |_| Exn::from(err("Out of bounds negative array index")));
+                    return opt.fail(self, |_| {
+                        Exn::from(err("Out of bounds negative array index"))
+                    });
                 }
                 let mut a = vec![Val::Null; i as usize + 1];
                 match f(Val::Null).next().transpose()? {
@@ -887,7 +893,9 @@ impl jaq_core::ValT for Val {
                 let len = a.len() as f64;
                 let i = if f64i < 0.0 { f64i + len } else { f64i };
                 if i.is_nan() || i < 0.0 {
-                    return opt.fail(self, |_| Exn::from(err("Out of bounds negative array index")));
+                    return opt.fail(self, |_| {
+                        Exn::from(err("Out of bounds negative array index"))
+                    });
                 }
                 let i = i as usize;
                 let a = Rc::make_mut(a);
@@ -949,7 +957,10 @@ impl jaq_core::ValT for Val {
                 Ok(y)
             }
             _ => {
-                let e = format!("Cannot update field at object index of {}", self.type_name());
+                let e = format!(
+                    "Cannot update field at object index of {}",
+                    self.type_name()
+                );
                 opt.fail(self, |_| Exn::from(err(e)))
             }
         }
@@ -994,7 +1005,8 @@ impl jaq_std::ValT for Val {
     }
 
     fn is_int(&self) -> bool {
-        self.as_num().is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+        self.as_num()
+            .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
     }
 
     fn as_isize(&self) -> Option<isize> {
@@ -1037,35 +1049,41 @@ mod tests {
 
     #[test]
     fn arithmetic_follows_jq() {
-        assert_eq!(n(4.0).div(n(2.0)).unwrap().to_json(), "2");
-        assert_eq!(Val::Null.add(n(5.0)).unwrap(), n(5.0));
-        assert!(Val::Null.mul(n(2.0)).is_err());
-        assert_eq!(Val::str("ab").mul(n(0.0)).unwrap(), Val::str(""));
-        assert_eq!(Val::str("ab").mul(n(2.7)).unwrap(), Val::str("abab"));
-        assert_eq!(Val::str("ab").mul(n(-1.0)).unwrap(), Val::Null);
-        assert_eq!(n(5.0).rem(n(-2.0)).unwrap(), n(1.0));
-        assert_eq!(n(-5.0).rem(n(2.0)).unwrap(), n(-1.0));
-        assert_eq!(n(1e19).rem(n(7.0)).unwrap(), n(0.0));
-        assert!(n(5.0).rem(n(0.5)).is_err());
-        assert!(n(1.0).div(n(0.0)).is_err());
+        assert_eq!(n(4.0).divide(n(2.0)).unwrap().to_json(), "2");
+        assert_eq!(Val::Null.plus(n(5.0)).unwrap(), n(5.0));
+        assert!(Val::Null.times(n(2.0)).is_err());
+        assert_eq!(Val::str("ab").times(n(0.0)).unwrap(), Val::str(""));
+        assert_eq!(Val::str("ab").times(n(2.7)).unwrap(), Val::str("abab"));
+        assert_eq!(Val::str("ab").times(n(-1.0)).unwrap(), Val::Null);
+        assert_eq!(n(5.0).modulo(n(-2.0)).unwrap(), n(1.0));
+        assert_eq!(n(-5.0).modulo(n(2.0)).unwrap(), n(-1.0));
+        assert_eq!(n(1e19).modulo(n(7.0)).unwrap(), n(0.0));
+        assert!(n(5.0).modulo(n(0.5)).is_err());
+        assert!(n(1.0).divide(n(0.0)).is_err());
     }
 
     #[test]
     fn literals_survive_until_arithmetic() {
         let big = Val::from_num("12345678901234567890").unwrap();
         assert_eq!(big.to_json(), "12345678901234567890");
-        assert_eq!(big.clone().neg().unwrap().to_json(), "-12345678901234567890");
-        assert_eq!(big.clone().add(n(0.0)).unwrap().to_json(), "12345678901234567000");
+        assert_eq!(
+            big.clone().negate().unwrap().to_json(),
+            "-12345678901234567890"
+        );
+        assert_eq!(
+            big.clone().plus(n(0.0)).unwrap().to_json(),
+            "12345678901234567000"
+        );
         let rounded = Val::from_num("12345678901234567168").unwrap();
         assert_ne!(big, rounded);
-        assert_eq!(big.clone().add(n(0.0)).unwrap(), rounded);
+        assert_eq!(big.clone().plus(n(0.0)).unwrap(), rounded);
         assert_eq!(Val::from_num("1.0").unwrap().to_json(), "1.0");
         assert_eq!(Val::from_num("10").unwrap().to_json(), "10");
     }
 
     #[test]
     fn order_is_jqs() {
-        let mut vs = vec![
+        let mut vs = [
             Val::str("a"),
             n(1.0),
             Val::Null,
@@ -1077,7 +1095,10 @@ mod tests {
         ];
         vs.sort();
         let json: Vec<String> = vs.iter().map(Val::to_json).collect();
-        assert_eq!(json, ["null", "false", "true", "null", "1", "\"a\"", "[]", "{}"]);
+        assert_eq!(
+            json,
+            ["null", "false", "true", "null", "1", "\"a\"", "[]", "{}"]
+        );
         assert_ne!(n(f64::NAN), n(f64::NAN));
     }
 
@@ -1087,9 +1108,15 @@ mod tests {
         assert_eq!(a.get(&n(1.7)).unwrap(), n(1.0));
         assert_eq!(a.get(&n(-1.0)).unwrap(), n(3.0));
         assert_eq!(a.get(&n(9.0)).unwrap(), Val::Null);
-        assert_eq!(slice(&a, Some(&n(1.2)), Some(&n(2.5))).unwrap().to_json(), "[1,2]");
+        assert_eq!(
+            slice(&a, Some(&n(1.2)), Some(&n(2.5))).unwrap().to_json(),
+            "[1,2]"
+        );
         let s = Val::str("abcdef");
-        assert_eq!(slice(&s, Some(&n(1.5)), Some(&n(3.5))).unwrap(), Val::str("bcd"));
+        assert_eq!(
+            slice(&s, Some(&n(1.5)), Some(&n(3.5))).unwrap(),
+            Val::str("bcd")
+        );
         assert!(s.get(&Val::str("x")).is_err());
         assert_eq!(Val::Null.get(&Val::str("x")).unwrap(), Val::Null);
     }

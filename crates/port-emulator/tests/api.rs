@@ -976,16 +976,28 @@ async fn state_survives_a_restart_with_a_db_file() {
     again.emulator.shutdown().await.unwrap();
 }
 
+/// Stops the child process even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn the_binary_serves_and_prints_how_to_connect() {
     use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_port-emulator"))
-        .args(["--port", "0", "--latency-ms", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_port-emulator"))
+            .args(["--port", "0", "--latency-ms", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let lines: Vec<String> = BufReader::new(stdout)
         .lines()
         .take(4)
@@ -1011,8 +1023,6 @@ async fn the_binary_serves_and_prints_how_to_connect() {
         .send()
         .await
         .unwrap();
-    let status = token.status();
-    child.kill().expect("the binary stops");
-    let _ = child.wait();
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(token.status(), StatusCode::OK);
+    drop(child);
 }

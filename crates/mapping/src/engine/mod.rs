@@ -454,6 +454,36 @@ impl CompiledResource {
         out
     }
 
+    /// Maps raw items given as JSON values with items-to-parse expansion applied first (Ocean's
+    /// generator resync path and live events): one outcome per expanded batch, plus the parents
+    /// expansion skipped. Without `itemsToParse` this is one [`Self::map_values`] batch.
+    pub fn map_values_expanded(
+        &self,
+        items: &[Value],
+        parse_all: bool,
+    ) -> (Vec<BatchOutcome>, Vec<ParentSkip>) {
+        let items: Vec<Val> = items.iter().map(read::from_json).collect();
+        let expansion = self.expand_items_to_parse(items);
+        let outcomes = expansion
+            .batches
+            .iter()
+            .map(|batch| self.map_items(batch, parse_all))
+            .collect();
+        (outcomes, expansion.skipped_parents)
+    }
+
+    /// Maps a JSON array of raw items given as bytes (what HTTP fetchers receive): parsed
+    /// straight into jq values, keeping number literals as jq 1.8 does. Fails only when the
+    /// bytes are not a JSON array.
+    pub fn map_json_bytes(
+        &self,
+        bytes: &[u8],
+        parse_all: bool,
+    ) -> Result<BatchOutcome, read::JsonError> {
+        let items = read::Reader::new().parse_array(bytes)?;
+        Ok(self.map_items(&items, parse_all))
+    }
+
     /// Maps raw items given as JSON values (what integrations fetch).
     pub fn map_values(&self, items: &[Value], parse_all: bool) -> BatchOutcome {
         let items: Vec<Val> = items.iter().map(read::from_json).collect();

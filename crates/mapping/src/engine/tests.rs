@@ -371,3 +371,31 @@ fn python_round_trip_normalises_numbers() {
         )
     );
 }
+
+#[test]
+fn lifecycle_entry_points_expand_and_parse_bytes() {
+    let r = resource(&itp(
+        "      itemsToParse: .pulls\n      itemsToParseName: item\n",
+    ));
+    let (outcomes, skipped) = r.map_values_expanded(
+        json!([{"name": "a", "pulls": [{"id": 1}]}, {"name": "b", "pulls": null}])
+            .as_array()
+            .unwrap(),
+        false,
+    );
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].entities[0].identifier, json!("a:1"));
+    assert_eq!(skipped.len(), 1);
+    let plain = resource(&mapping(
+        "true",
+        "identifier: .id | tostring\nblueprint: '\"b\"'",
+    ));
+    let out = plain
+        .map_json_bytes(br#"[{"id": 1.0}, {"id": 12345678901234567890}]"#, false)
+        .unwrap();
+    assert_eq!(
+        entities(&out),
+        json!([{"identifier": "1.0", "blueprint": "b"}, {"identifier": "12345678901234567890", "blueprint": "b"}])
+    );
+    assert!(plain.map_json_bytes(b"{}", false).is_err());
+}

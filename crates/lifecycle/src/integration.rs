@@ -7,6 +7,7 @@
 //! The trait is object safe (the engine holds an `Arc<dyn Integration>`), so hooks are written with
 //! [`async_trait`](https://docs.rs/async-trait) and fetchers return a boxed stream.
 
+use crate::webhook::WebhookRoute;
 use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -136,6 +137,36 @@ impl fmt::Debug for FetchContext {
     }
 }
 
+/// What an integration's `on_start` hook may need to know about the running Ocean.
+#[derive(Debug, Clone, Default)]
+pub struct StartContext {
+    base_url: Option<String>,
+    integration_identifier: String,
+}
+
+impl StartContext {
+    /// Builds the context; the lifecycle does this at startup.
+    pub fn new(base_url: Option<String>, integration_identifier: impl Into<String>) -> Self {
+        let base_url = base_url.map(|u| u.trim_end_matches('/').to_string());
+        StartContext { base_url, integration_identifier: integration_identifier.into() }
+    }
+
+    /// The public URL of this integration (`OCEAN__BASE_URL`), if configured.
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+
+    /// The integration's identifier in Port.
+    pub fn integration_identifier(&self) -> &str {
+        &self.integration_identifier
+    }
+
+    /// The public URL of a webhook path (`{base_url}/integration{path}`), if a base URL is set.
+    pub fn webhook_url(&self, path: &str) -> Option<String> {
+        self.base_url.as_ref().map(|base| format!("{base}/integration{path}"))
+    }
+}
+
 /// What an integration implements: the third-party side of a sync.
 ///
 /// Build it from the integration's typed configuration (see the SDK's `run`), then Ocean calls
@@ -150,8 +181,16 @@ pub trait Integration: Send + Sync + 'static {
     /// The stream must be `'static`: clone what it needs (an `Arc`'d HTTP client, settings).
     fn fetch(&self, ctx: FetchContext) -> PageStream;
 
-    /// Runs once after startup, before the event listener starts; an error is logged, not fatal.
-    async fn on_start(&self) -> Result<(), BoxError> {
+    /// The webhook processors of this integration and the paths they serve (relative to
+    /// `/integration`). Default: none.
+    fn webhook_processors(&self) -> Vec<WebhookRoute> {
+        Vec::new()
+    }
+
+    /// Runs once after startup, before the event listener starts (e.g. to create a webhook
+    /// subscription pointing at [`StartContext::webhook_url`]); an error is logged, not fatal.
+    async fn on_start(&self, ctx: &StartContext) -> Result<(), BoxError> {
+        let _ = ctx;
         Ok(())
     }
 

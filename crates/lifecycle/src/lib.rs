@@ -6,5 +6,12 @@
 //! upserts, stale-entity deletion, resync state, logs — happens here.
 
 pub mod integration;
+pub mod webhook;
 
-pub use integration::{BoxError, FetchContext, FetchError, Integration, Page, PageStream};
+pub use integration::{
+    BoxError, FetchContext, FetchError, Integration, Page, PageStream, StartContext,
+};
+pub use webhook::{
+    WebhookBodyError, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
+    WebhookRoute,
+};

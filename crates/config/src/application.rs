@@ -1,4 +1,4 @@
-//! The process-level `APPLICATION__*` settings: log level, log shipping, HTTP port.
+//! The process-level `APPLICATION__*` settings: log level and format, log shipping, HTTP port.
 //!
 //! They are separate from the `OCEAN__` settings because the CLI sets them too: the environment
 //! (then `.env`) wins over a CLI flag, and the flag over the default — the reference's order. No
@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::dotenv::DotEnv;
-use crate::settings::LogLevel;
+use crate::settings::{LogFormat, LogLevel};
 use crate::{ConfigError, Problem};
 
 /// `APPLICATION__*` settings.
@@ -18,6 +18,9 @@ use crate::{ConfigError, Problem};
 pub struct ApplicationSettings {
     /// `APPLICATION__LOG_LEVEL` (default `INFO`).
     pub log_level: LogLevel,
+    /// `APPLICATION__LOG_FORMAT`: `auto` (default: human on a terminal, JSON otherwise),
+    /// `human` or `json`.
+    pub log_format: LogFormat,
     /// `APPLICATION__ENABLE_HTTP_LOGGING`: ship logs to Port (default `true`).
     pub enable_http_logging: bool,
     /// `APPLICATION__PORT`: HTTP listen port (default `8000`).
@@ -28,6 +31,7 @@ impl Default for ApplicationSettings {
     fn default() -> Self {
         ApplicationSettings {
             log_level: LogLevel::Info,
+            log_format: LogFormat::Auto,
             enable_http_logging: true,
             port: 8000,
         }
@@ -95,6 +99,12 @@ impl ApplicationSettings {
                 ),
             }
         }
+        if let Some((value, source)) = lookup("APPLICATION__LOG_FORMAT") {
+            match value.trim().parse() {
+                Ok(format) => settings.log_format = format,
+                Err(_) => bad("log_format", source, "expected one of auto, human, json"),
+            }
+        }
         if let Some((value, source)) = lookup("APPLICATION__ENABLE_HTTP_LOGGING") {
             match crate::integration_config::parse_bool(&value) {
                 Some(b) => settings.enable_http_logging = b,
@@ -117,8 +127,8 @@ impl ApplicationSettings {
     /// A YAML-like rendering, for `ocean config`.
     pub fn render(&self) -> String {
         format!(
-            "log_level: {}\nenable_http_logging: {}\nport: {}\n",
-            self.log_level, self.enable_http_logging, self.port
+            "log_level: {}\nlog_format: {}\nenable_http_logging: {}\nport: {}\n",
+            self.log_level, self.log_format, self.enable_http_logging, self.port
         )
     }
 }
@@ -157,7 +167,10 @@ mod tests {
             &BTreeMap::new(),
         );
         let with_env = ApplicationSettings::resolve(
-            &env(&[("application__log_level", "warning")]),
+            &env(&[
+                ("application__log_level", "warning"),
+                ("APPLICATION__LOG_FORMAT", "JSON"),
+            ]),
             Some((Path::new(".env"), &dotenv)),
             flags,
         )
@@ -166,6 +179,7 @@ mod tests {
             with_env,
             ApplicationSettings {
                 log_level: LogLevel::Warning,
+                log_format: LogFormat::Json,
                 enable_http_logging: false,
                 port: 7000,
             }
@@ -176,7 +190,10 @@ mod tests {
     fn errors_name_the_variable_and_source() {
         let dotenv = DotEnv::parse("APPLICATION__PORT=http\n", &BTreeMap::new());
         let err = ApplicationSettings::resolve(
-            &env(&[("APPLICATION__LOG_LEVEL", "LOUD")]),
+            &env(&[
+                ("APPLICATION__LOG_LEVEL", "LOUD"),
+                ("APPLICATION__LOG_FORMAT", "pretty"),
+            ]),
             Some((Path::new("/srv/.env"), &dotenv)),
             ApplicationFlags::default(),
         )
@@ -185,6 +202,7 @@ mod tests {
             err.to_string(),
             "invalid configuration:\n\
              - APPLICATION__LOG_LEVEL=\"LOUD\" (environment): expected one of ERROR, WARNING, INFO, DEBUG, CRITICAL\n\
+             - APPLICATION__LOG_FORMAT=\"pretty\" (environment): expected one of auto, human, json\n\
              - APPLICATION__PORT=\"http\" (/srv/.env line 1): expected a TCP port number (0-65535)"
         );
     }

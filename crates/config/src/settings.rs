@@ -193,6 +193,18 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How log lines are written (`APPLICATION__LOG_FORMAT`).
+    LogFormat {
+        /// Human-readable on a terminal, JSON otherwise (the default).
+        Auto = "auto",
+        /// Human-readable lines.
+        Human = "human",
+        /// One JSON object per line.
+        Json = "json",
+    }
+}
+
 /// The loaded framework configuration.
 ///
 /// Build it with [`crate::Loader`]. Printing it through [`Settings::render_masked`] or `Debug`

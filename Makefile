@@ -22,6 +22,7 @@ build:
 test:
 	$(CARGO) test --workspace --no-fail-fast
 	$(MAKE) conformance
+	$(CARGO) xtask static-check fake
 
 # Python Ocean's mapping cases against `ocean map` (also run by `make test`).
 conformance:
@@ -37,11 +38,30 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# End to end (10k and 100k records into the emulator: wall time, entities/s, peak RSS), then the
+# mapping and emulator-ingest benches. RECORDS=5000,50000 changes the sizes; E2E=1 skips the rest.
 bench:
-	@echo "benchmarks arrive with the mapping engine"
+	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(E2E),--e2e-only)
 
+# Builds (release), starts the Port emulator on a free 127.0.0.1 port, resyncs the fake integration
+# once into it and prints a summary; KEEP=1 keeps the emulator up until Ctrl-C.
 demo:
-	@echo "the demo arrives with the mapping engine"
+	$(CARGO) xtask demo $(if $(KEEP),--keep)
+
+.PHONY: static image check-integrations
+INTEGRATION ?= fake
+
+# A static x86_64-unknown-linux-musl binary of integrations/$(INTEGRATION), dist profile.
+static:
+	$(CARGO) xtask static $(INTEGRATION)
+
+# The container image of integrations/$(INTEGRATION) (needs a Docker engine; see docker/README.md).
+image:
+	$(CARGO) xtask image $(INTEGRATION)
+
+# Every integration folder has what an integration needs (also a test of `cargo test`).
+check-integrations:
+	$(CARGO) xtask check-integrations
 
 new:
 	@echo "the integration template arrives with issue 7"

@@ -1,4 +1,199 @@
-//! Ocean's developer commands (`cargo xtask …`), behind the Makefile's demo, bench, static and
-//! image targets. Being written.
+//! `cargo xtask`: the command line over the [`xtask`] library — flags in, one library call, the
+//! outcome out. Every task is documented by `cargo xtask <task> --help`.
 
-fn main() {}
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use xtask::Workspace;
+use xtask::bench::{self, BenchOptions};
+use xtask::demo::{self, DemoOptions};
+use xtask::static_build::{self, StaticOptions};
+use xtask::{docker, layout, measure, process, run_local};
+
+/// Ocean's developer tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// The fake integration syncing once into a local Port emulator, with a summary (`make demo`).
+    Demo {
+        /// The integration to run.
+        #[arg(long, default_value = "fake")]
+        integration: String,
+        /// Records of kind `item` to generate (the integration's `itemCount`).
+        #[arg(long)]
+        item_count: Option<u64>,
+        /// Keep the emulator running after the summary, until Ctrl-C.
+        #[arg(long)]
+        keep: bool,
+        /// Do not echo the integration's log (it is still written to a file).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The end-to-end benchmark (and the crates' benches) (`make bench`).
+    Bench {
+        /// Record counts of the end-to-end runs, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+        records: Vec<u64>,
+        /// Only the end-to-end runs, not `cargo bench` of the mapping and emulator crates.
+        #[arg(long)]
+        e2e_only: bool,
+    },
+    /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
+    Run {
+        /// The integration (folder under integrations/).
+        #[arg(default_value = "fake")]
+        integration: String,
+        /// One resync, then exit (the ONCE listener).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Build an integration as a static binary (`make static`).
+    Static {
+        /// The integration (folder under integrations/).
+        #[arg(default_value = "fake")]
+        integration: String,
+        /// Cargo profile: `dist` (fat LTO, what ships) or `static` (thin LTO, faster to build).
+        #[arg(long, default_value = "dist")]
+        profile: String,
+        /// Also copy the binary into this folder.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+    /// Build the static binary and prove it: linkage, no OpenSSL, size, a demo resync (`make test`).
+    StaticCheck {
+        /// The integration (folder under integrations/).
+        #[arg(default_value = "fake")]
+        integration: String,
+        /// Cargo profile (see `static`).
+        #[arg(long, default_value = "static")]
+        profile: String,
+    },
+    /// Build an integration's container image with Docker (`make image`).
+    Image {
+        /// The integration (folder under integrations/).
+        #[arg(default_value = "fake")]
+        integration: String,
+    },
+    /// Check that every integration folder has the files an integration needs.
+    CheckIntegrations,
+    /// (internal) Run a command and write its wall time, CPU time and peak RSS to a report.
+    #[command(name = "__measure", hide = true)]
+    Measure {
+        /// Where to write the JSON report.
+        #[arg(long)]
+        report: PathBuf,
+        /// The command.
+        #[arg(last = true, required = true)]
+        command: Vec<OsString>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Task::Measure { report, command } = &cli.task {
+        return match measure::run_and_report(report, command) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(125)
+            }
+        };
+    }
+    match run(cli.task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nerror: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(task: Task) -> Result<()> {
+    process::install_interrupt_handler()?;
+    let ws = Workspace::locate();
+    match task {
+        Task::Demo {
+            integration,
+            item_count,
+            keep,
+            quiet,
+        } => {
+            let env = item_count
+                .map(|n| {
+                    vec![(
+                        "OCEAN__INTEGRATION__CONFIG__ITEM_COUNT".to_owned(),
+                        n.to_string(),
+                    )]
+                })
+                .unwrap_or_default();
+            demo::demo(
+                &ws,
+                &DemoOptions {
+                    integration,
+                    binary: None,
+                    env,
+                    keep,
+                    echo_logs: !quiet,
+                },
+            )?;
+        }
+        Task::Bench { records, e2e_only } => {
+            bench::bench(
+                &ws,
+                &BenchOptions {
+                    records,
+                    micro: !e2e_only,
+                },
+            )?;
+        }
+        Task::Static {
+            integration,
+            profile,
+            out_dir,
+        } => {
+            static_build::build_static(
+                &ws,
+                &StaticOptions {
+                    integration,
+                    profile,
+                    out_dir,
+                },
+            )?;
+        }
+        Task::StaticCheck {
+            integration,
+            profile,
+        } => {
+            static_build::static_check(
+                &ws,
+                &StaticOptions {
+                    integration,
+                    profile,
+                    out_dir: None,
+                },
+            )?;
+        }
+        Task::Run { integration, once } => run_local::run(&ws, &integration, once)?,
+        Task::Image { integration } => docker::build_image(&ws, &integration)?,
+        Task::CheckIntegrations => {
+            let problems = layout::check_all(&ws)?;
+            if !problems.is_empty() {
+                bail!(
+                    "integration folders are incomplete:\n  {}",
+                    problems.join("\n  ")
+                );
+            }
+            println!("every integration folder is complete");
+        }
+        Task::Measure { .. } => unreachable!("handled before"),
+    }
+    Ok(())
+}

@@ -210,3 +210,25 @@ fn the_item_resource_and_its_blueprints_are_the_benchmarks() {
     }
     assert_eq!(bench_blueprints.len(), 2, "{}", json!(bench_blueprints));
 }
+
+#[test]
+fn the_example_config_yaml_loads_and_the_environment_wins() {
+    let spec = Spec::load(&dir()).unwrap();
+    let base = [("PORT_CLIENT_ID", "id"), ("PORT_CLIENT_SECRET", "secret")];
+    let load = |extra: &[(&str, &str)]| -> FakeConfig {
+        let vars = base.iter().chain(extra).copied();
+        Loader::new(IntegrationInfo::new("fake", "0.1.0"))
+            .cwd(dir())
+            .spec(spec.clone())
+            .env(vars)
+            .load()
+            .expect("config.yaml loads with its providers set")
+            .integration_config()
+            .unwrap()
+    };
+    assert_eq!(load(&[]), FakeConfig::default());
+    assert_eq!(
+        load(&[("OCEAN__INTEGRATION__CONFIG__ITEM_COUNT", "100000")]).item_count,
+        100_000
+    );
+}

@@ -1,0 +1,324 @@
+//! `cargo xtask bench` (`make bench`): the end-to-end benchmark, then the crates' own benches.
+//!
+//! End to end: the fake integration's `item` kind — the benchmark workload's records, mapping and
+//! blueprints (`shared/bench`) — synced once into a fresh emulator (a separate process, release
+//! build) for each record count. Reported per run: wall time of the integration process from
+//! spawn to exit (startup and reconciliation included), entities per second, CPU time, and the
+//! integration's peak RSS (from the kernel's accounting at exit, see [`crate::measure`]), next to
+//! Python Ocean's figures on the same work.
+//!
+//! The resources come from the integration's own `.port/resources` (the `item` resource and the
+//! `benchItem`/`benchGroup` blueprints, which a test keeps identical to `shared/bench`), so the
+//! benchmark runs from a checkout without the shared folder.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+use crate::cargo::{self, Build};
+use crate::emulator::{self, Emulator};
+use crate::measure::Measurement;
+use crate::run::{self, RunSpec};
+use crate::workspace::Workspace;
+
+/// Python Ocean 0.56.2 on the same work (`shared/bench/README.md`).
+pub const PYTHON_RECORDS: u64 = 50_000;
+/// Its wall time, seconds.
+pub const PYTHON_WALL_SECONDS: f64 = 253.0;
+/// Its throughput, entities per second.
+pub const PYTHON_ENTITIES_PER_SECOND: f64 = 180.0;
+/// Its peak RSS, MB.
+pub const PYTHON_PEAK_RSS_MB: f64 = 162.0;
+/// The throughput target, entities per second.
+pub const TARGET_ENTITIES_PER_SECOND: f64 = 18_000.0;
+/// The peak RSS target, MiB.
+pub const TARGET_PEAK_RSS_MIB: f64 = 30.0;
+
+/// The blueprints and resource kind of the benchmark workload.
+const BENCH_BLUEPRINTS: [&str; 2] = ["benchGroup", "benchItem"];
+const BENCH_KIND: &str = "item";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Record counts, one run each.
+    pub records: Vec<u64>,
+    /// Also run `cargo bench` for the mapping and emulator benches that exist.
+    pub micro: bool,
+}
+
+/// The figures of one end-to-end run.
+#[derive(Debug, Clone)]
+pub struct E2eRun {
+    /// Raw records generated.
+    pub records: u64,
+    /// Entities the mapping produced (records passing the selector).
+    pub mapped: u64,
+    /// `benchItem` entities in the emulator afterwards (mapped ones plus relation targets
+    /// created as missing).
+    pub stored: u64,
+    /// The integration process's figures.
+    pub run: Measurement,
+}
+
+impl E2eRun {
+    /// Mapped entities per second of wall time.
+    pub fn entities_per_second(&self) -> f64 {
+        self.mapped as f64 / self.run.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Records of `0..n` the benchmark mapping keeps: every one but the archived (`i % 10 == 9`).
+pub fn mapped_records(n: u64) -> u64 {
+    n - n / 10
+}
+
+/// Runs the benchmark.
+pub fn bench(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
+    println!("Building the Port emulator and ocean-fake (release)…");
+    let built = cargo::build(ws, &Build::release(&["port-emulator", "ocean-fake"]))?;
+    let emulator = built.executable("port-emulator")?;
+    let binary = built.executable("ocean-fake")?;
+    let scratch = ws.scratch("bench")?;
+    let resources = write_bench_resources(ws, &scratch.join("resources"))?;
+    let mut runs = Vec::new();
+    for &records in &options.records {
+        println!("\nEnd to end: {records} records of kind `item` into a fresh emulator…");
+        let run = run_once(ws, &emulator, &binary, &resources, &scratch, records)?;
+        println!(
+            "  {:.2} s, {:.0} entities/s, peak RSS {:.1} MiB",
+            run.run.wall.as_secs_f64(),
+            run.entities_per_second(),
+            run.run.max_rss_mib()
+        );
+        runs.push(run);
+    }
+    print_table(&runs);
+    if options.micro {
+        micro_benches(ws)?;
+        println!("\n(End-to-end figures above; the table again:)");
+        print_table(&runs);
+    }
+    Ok(runs)
+}
+
+fn run_once(
+    ws: &Workspace,
+    emulator_binary: &Path,
+    binary: &Path,
+    resources: &Path,
+    scratch: &Path,
+    records: u64,
+) -> Result<E2eRun> {
+    let identifier = "fake-bench";
+    let emulator = Emulator::start(
+        emulator_binary,
+        &scratch.join(format!("port-emulator-{records}.log")),
+    )?;
+    let mut env = emulator.ocean_env();
+    env.extend(run::once_env(identifier)?);
+    env.extend(
+        [
+            (
+                "OCEAN__RESOURCES_PATH",
+                resources.to_string_lossy().into_owned(),
+            ),
+            ("OCEAN__INITIALIZE_PORT_RESOURCES", "true".into()),
+            (
+                "OCEAN__INTEGRATION__CONFIG__ITEM_COUNT",
+                records.to_string(),
+            ),
+            ("OCEAN__INTEGRATION__CONFIG__ITEM_REVISION", "0".into()),
+            ("OCEAN__INTEGRATION__CONFIG__PAGE_SIZE", "100".into()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let log = scratch.join(format!("ocean-fake-{records}.log"));
+    let run = run::run(&RunSpec {
+        binary: binary.to_owned(),
+        cwd: ws.integration_dir("fake"),
+        env,
+        log: log.clone(),
+        echo: false,
+    })?;
+    let stored = emulator.count("benchItem")?;
+    let status = emulator.last_resync_status(identifier)?;
+    emulator.stop()?;
+    let mapped = mapped_records(records);
+    if !run.success() || status.as_deref() != Some("completed") || stored < mapped {
+        bail!(
+            "the {records}-record run failed: exit {:?}, resync state {:?}, {stored} of {mapped} \
+             entities stored; last lines of {}:\n{}",
+            run.code,
+            status,
+            ws.display(&log),
+            emulator::tail(&log, 15)
+        );
+    }
+    Ok(E2eRun {
+        records,
+        mapped,
+        stored,
+        run,
+    })
+}
+
+/// Writes the benchmark's resources folder (blueprints and mapping) from the fake integration's.
+fn write_bench_resources(ws: &Workspace, dir: &Path) -> Result<PathBuf> {
+    let source = ws.integration_dir("fake").join(".port/resources");
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let blueprints_path = source.join("blueprints.json");
+    let blueprints: Value = serde_json::from_str(
+        &std::fs::read_to_string(&blueprints_path)
+            .with_context(|| format!("reading {}", blueprints_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", blueprints_path.display()))?;
+    let bench_blueprints: Vec<Value> = blueprints
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| BENCH_BLUEPRINTS.iter().any(|id| b["identifier"] == *id))
+        .cloned()
+        .collect();
+    if bench_blueprints.len() != BENCH_BLUEPRINTS.len() {
+        bail!(
+            "{} lacks the benchItem/benchGroup blueprints",
+            blueprints_path.display()
+        );
+    }
+    std::fs::write(
+        dir.join("blueprints.json"),
+        serde_json::to_string_pretty(&bench_blueprints)?,
+    )?;
+    let mapping_path = source.join("port-app-config.yml");
+    let mut mapping: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(&mapping_path)
+            .with_context(|| format!("reading {}", mapping_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", mapping_path.display()))?;
+    let resources = mapping["resources"]
+        .as_array_mut()
+        .with_context(|| format!("{} has no resources", mapping_path.display()))?;
+    resources.retain(|r| r["kind"] == BENCH_KIND);
+    if resources.len() != 1 {
+        bail!("{} has no single `item` resource", mapping_path.display());
+    }
+    // JSON is YAML: the resources folder accepts either extension.
+    std::fs::write(
+        dir.join("port-app-config.json"),
+        serde_json::to_string_pretty(&mapping)?,
+    )?;
+    Ok(dir.to_owned())
+}
+
+fn print_table(runs: &[E2eRun]) {
+    println!();
+    println!("End-to-end resync of the benchmark workload (fake integration → Port emulator):");
+    println!(
+        "  {:>9} {:>9} {:>9} {:>12} {:>10} {:>11}",
+        "records", "entities", "wall s", "entities/s", "CPU s", "peak RSS"
+    );
+    for run in runs {
+        println!(
+            "  {:>9} {:>9} {:>9.2} {:>12.0} {:>10.2} {:>7.1} MiB",
+            run.records,
+            run.mapped,
+            run.run.wall.as_secs_f64(),
+            run.entities_per_second(),
+            (run.run.user + run.run.system).as_secs_f64(),
+            run.run.max_rss_mib()
+        );
+    }
+    println!(
+        "  {:>9} {:>9} {:>9.0} {:>12.0} {:>10} {:>7.0} MB   ← Python Ocean 0.56.2",
+        PYTHON_RECORDS,
+        PYTHON_RECORDS - PYTHON_RECORDS / 10,
+        PYTHON_WALL_SECONDS,
+        PYTHON_ENTITIES_PER_SECOND,
+        "",
+        PYTHON_PEAK_RSS_MB
+    );
+    if let (Some(small), Some(large)) = (runs.first(), runs.last()) {
+        if large.records > small.records {
+            let growth = large.run.max_rss_kib as f64 - small.run.max_rss_kib as f64;
+            let per_record = growth * 1024.0 / (large.records - small.records) as f64;
+            println!(
+                "  peak RSS grows {:.1} MiB from {} to {} records: {per_record:.0} bytes per extra record",
+                growth / 1024.0,
+                small.records,
+                large.records
+            );
+        }
+    }
+    let slowest = runs
+        .iter()
+        .map(E2eRun::entities_per_second)
+        .fold(f64::INFINITY, f64::min);
+    let largest = runs.iter().map(|r| r.run.max_rss_mib()).fold(0.0, f64::max);
+    println!(
+        "  targets: ≥ {TARGET_ENTITIES_PER_SECOND:.0} entities/s ({}), peak RSS < {TARGET_PEAK_RSS_MIB:.0} MiB ({})",
+        if slowest >= TARGET_ENTITIES_PER_SECOND {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if largest < TARGET_PEAK_RSS_MIB {
+            "met"
+        } else {
+            "MISSED"
+        },
+    );
+}
+
+/// The crates' own criterion benches, when they exist.
+fn micro_benches(ws: &Workspace) -> Result<()> {
+    for (package, folder, bench) in [
+        ("ocean-mapping", "crates/mapping", "mapping"),
+        ("port-emulator", "crates/port-emulator", "ingest"),
+    ] {
+        let file = ws
+            .root()
+            .join(folder)
+            .join("benches")
+            .join(format!("{bench}.rs"));
+        if !file.is_file() {
+            println!(
+                "\n(no {} — skipping {package}'s {bench} bench)",
+                ws.display(&file)
+            );
+            continue;
+        }
+        println!("\ncargo bench -p {package} --bench {bench}");
+        let status = cargo::cargo()
+            .current_dir(ws.root())
+            .args(["bench", "-p", package, "--bench", bench])
+            .status()
+            .with_context(|| format!("running cargo bench -p {package}"))?;
+        if !status.success() {
+            bail!("cargo bench -p {package} --bench {bench} failed ({status})");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_records_drop_the_archived_tenth() {
+        for (n, expected) in [
+            (0, 0),
+            (9, 9),
+            (10, 9),
+            (19, 18),
+            (20, 18),
+            (10_000, 9_000),
+            (100_001, 90_001),
+        ] {
+            let brute = (0..n).filter(|i| i % 10 != 9).count() as u64;
+            assert_eq!(brute, expected, "n = {n}");
+            assert_eq!(mapped_records(n), expected, "n = {n}");
+        }
+    }
+}

@@ -36,13 +36,19 @@ pub struct FetchError {
 impl FetchError {
     /// A failure described by a message alone.
     pub fn new(context: impl Into<String>) -> Self {
-        FetchError { context: context.into(), source: None }
+        FetchError {
+            context: context.into(),
+            source: None,
+        }
     }
 
     /// A failure with an underlying cause, e.g.
     /// `FetchError::with_source("listing PagerDuty services (offset 200)", err)`.
     pub fn with_source(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        FetchError { context: context.into(), source: Some(source.into()) }
+        FetchError {
+            context: context.into(),
+            source: Some(source.into()),
+        }
     }
 
     /// The message followed by every cause in the chain, `: `-separated.
@@ -79,7 +85,13 @@ impl FetchContext {
         resync_id: Option<String>,
         cancel: CancellationToken,
     ) -> Self {
-        FetchContext { kind: kind.into(), resource_index, selector, resync_id, cancel }
+        FetchContext {
+            kind: kind.into(),
+            resource_index,
+            selector,
+            resync_id,
+            cancel,
+        }
     }
 
     /// The kind to fetch.
@@ -102,12 +114,14 @@ impl FetchContext {
     pub fn selector_field<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FetchError> {
         match self.selector.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(value) => serde_json::from_value(value.clone()).map(Some).map_err(|e| {
-                FetchError::with_source(
-                    format!("reading selector field `{name}` of kind `{}`", self.kind),
-                    e,
-                )
-            }),
+            Some(value) => serde_json::from_value(value.clone())
+                .map(Some)
+                .map_err(|e| {
+                    FetchError::with_source(
+                        format!("reading selector field `{name}` of kind `{}`", self.kind),
+                        e,
+                    )
+                }),
         }
     }
 
@@ -148,7 +162,10 @@ impl StartContext {
     /// Builds the context; the lifecycle does this at startup.
     pub fn new(base_url: Option<String>, integration_identifier: impl Into<String>) -> Self {
         let base_url = base_url.map(|u| u.trim_end_matches('/').to_string());
-        StartContext { base_url, integration_identifier: integration_identifier.into() }
+        StartContext {
+            base_url,
+            integration_identifier: integration_identifier.into(),
+        }
     }
 
     /// The public URL of this integration (`OCEAN__BASE_URL`), if configured.
@@ -163,7 +180,9 @@ impl StartContext {
 
     /// The public URL of a webhook path (`{base_url}/integration{path}`), if a base URL is set.
     pub fn webhook_url(&self, path: &str) -> Option<String> {
-        self.base_url.as_ref().map(|base| format!("{base}/integration{path}"))
+        self.base_url
+            .as_ref()
+            .map(|base| format!("{base}/integration{path}"))
     }
 }
 

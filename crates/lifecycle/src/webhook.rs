@@ -52,13 +52,18 @@ impl WebhookEvent {
         let payload = if body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&body)
-                .map_err(|source| WebhookBodyError { path: path.clone(), source })?
+            serde_json::from_slice(&body).map_err(|source| WebhookBodyError {
+                path: path.clone(),
+                source,
+            })?
         };
         Ok(WebhookEvent {
             trace_id: trace_id.into(),
             path,
-            headers: headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
             body,
             payload,
             received_at: SystemTime::now(),
@@ -136,7 +141,9 @@ pub struct WebhookRejection {
 impl WebhookRejection {
     /// A rejection with a reason safe to log.
     pub fn new(reason: impl Into<String>) -> Self {
-        WebhookRejection { reason: reason.into() }
+        WebhookRejection {
+            reason: reason.into(),
+        }
     }
 }
 
@@ -196,7 +203,10 @@ pub struct WebhookRoute {
 impl WebhookRoute {
     /// Registers `processor` on `path`.
     pub fn new(path: impl Into<String>, processor: impl WebhookProcessor) -> Self {
-        WebhookRoute { path: path.into(), processor: Arc::new(processor) }
+        WebhookRoute {
+            path: path.into(),
+            processor: Arc::new(processor),
+        }
     }
 }
 
@@ -229,8 +239,12 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_json_names_the_path() {
-        let err = WebhookEvent::new("t", "/hook", [], bytes::Bytes::from_static(b"{nope"))
-            .unwrap_err();
-        assert!(err.to_string().starts_with("webhook body for /hook is not JSON"), "{err}");
+        let err =
+            WebhookEvent::new("t", "/hook", [], bytes::Bytes::from_static(b"{nope")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("webhook body for /hook is not JSON"),
+            "{err}"
+        );
     }
 }

@@ -1,2 +1,291 @@
-//! The SDK integrations are written against: a typed config, one fetcher per kind and webhook
-//! processors; Ocean does everything else.
+//! The SDK integrations are written against. An integration is a typed configuration struct and
+//! an [`Integration`] implementation that fetches raw third-party items per kind; Ocean does
+//! everything else: command line, settings, logs, Port registration and defaults, mapping,
+//! upserts, stale-entity deletion, resync state, listeners, shutdown.
+//!
+//! A complete `main.rs`:
+//!
+//! ```no_run
+//! use ocean::prelude::*;
+//!
+//! #[derive(Deserialize)]
+//! struct MyConfig {
+//!     api_url: String,
+//! }
+//!
+//! struct My {
+//!     config: MyConfig,
+//! }
+//!
+//! #[async_trait]
+//! impl Integration for My {
+//!     fn kinds(&self) -> Vec<String> {
+//!         vec!["service".into()]
+//!     }
+//!
+//!     fn fetch(&self, ctx: FetchContext) -> PageStream {
+//!         let url = self.config.api_url.clone();
+//!         Box::pin(try_stream! {
+//!             for page in 0..3 {
+//!                 let items: Page = vec![json!({"id": format!("{url}/{page}")})];
+//!                 yield items;
+//!             }
+//!         })
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     ocean::run(ocean::manifest!("my-system"), |config: MyConfig| async move {
+//!         Ok(My { config })
+//!     })
+//! }
+//! ```
+//!
+//! The binary then takes Python Ocean's `ocean sail` flags (`--once`, `-l/--log-level`,
+//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config`, and
+//! reads `config.yaml`, `.env` and `OCEAN__…` variables from the working directory and
+//! `.port/spec.*` and `.port/resources` from `PATH`.
+//!
+//! Tests embed the runtime instead: build an [`Ocean`] from loaded settings and an
+//! `Arc<dyn Integration>` (and a Port client pointed at the emulator), then call
+//! [`Ocean::resync`] or [`Ocean::run`] — nothing touches the process environment.
+//!
+//! Invariant: integrations never talk to Port; this crate owns the process (runtime, signals,
+//! global logging), the lifecycle crate owns everything that happens in it.
+
+mod cli;
+mod logging;
+pub mod prelude;
+mod progress;
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use ocean_config::{ApplicationFlags, IntegrationInfo, Loader, Spec};
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+pub use ocean_config as config;
+pub use ocean_lifecycle as lifecycle;
+pub use ocean_lifecycle::{
+    BoxError, EngineConfig, FetchContext, FetchError, Integration, Ocean, OceanBuilder, Page,
+    PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,
+    WebhookRejection, WebhookResults, WebhookRoute,
+};
+
+/// Ocean's own version (the framework, not the integration).
+pub const OCEAN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What an integration binary says about itself: its type (the default `integration.type`, and
+/// part of the User-Agent that makes Port's datasource) and its version (what Port records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Manifest {
+    /// The integration type, e.g. `jira`.
+    pub integration_type: &'static str,
+    /// The integration's version, e.g. `0.3.1`.
+    pub version: &'static str,
+}
+
+impl Manifest {
+    /// A manifest; prefer [`manifest!`], which takes the version from the integration's crate.
+    pub const fn new(integration_type: &'static str, version: &'static str) -> Self {
+        Manifest {
+            integration_type,
+            version,
+        }
+    }
+}
+
+/// The [`Manifest`] of the calling crate: `manifest!("jira")` is the type `jira` with the
+/// version in the integration's `Cargo.toml`.
+#[macro_export]
+macro_rules! manifest {
+    ($integration_type:expr) => {
+        $crate::Manifest::new($integration_type, env!("CARGO_PKG_VERSION"))
+    };
+}
+
+/// Exit code for a configuration or usage error.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code for a fatal runtime error, or a `--once` resync that did not complete.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Runs an integration as a program: parses the command line, loads and validates settings,
+/// deserialises the integration's typed configuration `C`, sets up logging, builds the
+/// integration with `build`, and runs the lifecycle until the ONCE resync ends or the process
+/// is signalled.
+///
+/// Exit codes: 0 on success; 2 when the command line or configuration is invalid (one line on
+/// stderr names the problem); 1 when startup fails (one line names the step) or a `--once`
+/// resync does not complete. (Python Ocean exits 0 after a failed `--once` resync.)
+pub fn run<C, F, Fut, I>(manifest: Manifest, build: F) -> ExitCode
+where
+    C: DeserializeOwned,
+    F: FnOnce(C) -> Fut,
+    Fut: Future<Output = Result<I, BoxError>>,
+    I: Integration,
+{
+    let args = cli::Args::parse();
+    let prepared = match prepare(manifest, &args) {
+        Ok(prepared) => prepared,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if args.print_config {
+        print!("{}", prepared.application.render());
+        print!("{}", prepared.settings.render_masked());
+        return ExitCode::SUCCESS;
+    }
+    let config: C = match prepared.settings.integration_config() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("ocean")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let once =
+        prepared.settings.event_listener.listener_type() == ocean_config::EventListenerType::Once;
+    let log = logging::init(
+        &prepared.application,
+        ocean_lifecycle::Masker::new(prepared.settings.sensitive_values()),
+    );
+    for warning in prepared.settings.warnings() {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(
+        ocean = OCEAN_VERSION,
+        integration = manifest.integration_type,
+        version = manifest.version,
+        identifier = %prepared.settings.integration.identifier,
+        "Setting sail"
+    );
+    let path = args.path.clone();
+    let settings = prepared.settings;
+    let code = runtime.block_on(async move {
+        let integration = match build(config).await {
+            Ok(integration) => integration,
+            Err(error) => {
+                tracing::error!(%error, "The integration could not be built");
+                eprintln!("error: the integration could not be built: {error}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        };
+        let ocean = match Ocean::builder(settings, Arc::new(integration))
+            .resources_from(path)
+            .build()
+        {
+            Ok(ocean) => ocean,
+            Err(error) => {
+                tracing::error!(%error, "Ocean could not start");
+                eprintln!("error: {error}");
+                return ExitCode::from(EXIT_FAILURE);
+            }
+        };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cli::watch_signals(shutdown.clone()));
+        if once && log.interactive {
+            tokio::spawn(progress::display(
+                ocean.coordinator().clone(),
+                log.progress.clone(),
+            ));
+        }
+        match ocean.run(shutdown).await {
+            Ok(outcome) if outcome.is_success() => ExitCode::SUCCESS,
+            Ok(RunOutcome::Once(report)) => {
+                eprintln!("error: the resync did not complete: {}", report.outcome);
+                ExitCode::from(EXIT_FAILURE)
+            }
+            Ok(RunOutcome::Stopped) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "Integration had a fatal error. Shutting down.");
+                eprintln!("error: {error}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+    });
+    // Do not wait for stray blocking work (a fetcher stuck in a blocking call) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+struct Prepared {
+    settings: ocean_config::Settings,
+    application: ocean_config::ApplicationSettings,
+}
+
+/// Loads everything the command line and the files describe; the error is one line.
+fn prepare(manifest: Manifest, args: &cli::Args) -> Result<Prepared, String> {
+    let spec = Spec::load(&args.path).map_err(|e| e.to_string())?;
+    let info = IntegrationInfo::new(manifest.integration_type, manifest.version);
+    let mut loader = Loader::from_process(info)
+        .map_err(|e| format!("cannot read the working directory: {e}"))?
+        .spec(spec);
+    if args.once {
+        loader = loader.once();
+    }
+    if let Some(initialize) = args.initialize_port_resources {
+        loader = loader.set("initialize_port_resources", initialize);
+    }
+    let application = loader
+        .load_application(ApplicationFlags {
+            log_level: args.log_level,
+            port: args.port,
+        })
+        .map_err(|e| one_line(&e.to_string()))?;
+    let settings = loader.load().map_err(|e| one_line(&e.to_string()))?;
+    Ok(Prepared {
+        settings,
+        application,
+    })
+}
+
+/// Several problems become `a; b; c` on one line.
+fn one_line(message: &str) -> String {
+    let mut lines = message.lines();
+    let head = lines.next().unwrap_or_default().trim_end_matches(':');
+    let rest: Vec<&str> = lines.map(|l| l.trim_start_matches("- ")).collect();
+    if rest.is_empty() {
+        head.to_owned()
+    } else {
+        format!("{head}: {}", rest.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_errors_become_one_line() {
+        assert_eq!(
+            one_line("invalid configuration:\n- a: required\n- b: bad"),
+            "invalid configuration: a: required; b: bad"
+        );
+        assert_eq!(
+            one_line("invalid configuration: a: required"),
+            "invalid configuration: a: required"
+        );
+    }
+
+    #[test]
+    fn manifest_takes_the_crate_version() {
+        let m = manifest!("jira");
+        assert_eq!(m.integration_type, "jira");
+        assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,97 @@
+//! Event listeners: what decides *when* a resync runs (lifecycle.md §5). Each listener runs
+//! until it is done (ONCE) or the process shuts down, and starts resyncs only through the
+//! [`Coordinator`], which keeps them one at a time.
+//!
+//! Implemented: [`Once`], [`Polling`], and [`Idle`] for the listener types that never resync
+//! (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`). `WEBHOOK` and `KAFKA` slot in behind the same
+//! [`EventListener`] trait; until they exist, [`listener_for`] refuses them with a clear error.
+
+mod once;
+mod polling;
+
+use std::sync::Arc;
+
+use ocean_config::{EventListener as ListenerSettings, EventListenerSettings};
+use ocean_port_client::PortClient;
+use tokio_util::sync::CancellationToken;
+
+use crate::coordinator::Coordinator;
+use crate::report::ResyncReport;
+
+pub use once::Once;
+pub use polling::{PollDecision, PollState, Polling, parse_timestamp};
+
+/// What a listener works with.
+#[derive(Clone)]
+pub struct ListenerContext {
+    /// Every resync goes through it.
+    pub coordinator: Arc<Coordinator>,
+    /// The Port client (e.g. to poll for resync requests).
+    pub client: PortClient,
+    /// Cancelled when the process shuts down.
+    pub shutdown: CancellationToken,
+}
+
+/// How a listener ended.
+#[derive(Debug, Clone)]
+pub enum ListenerExit {
+    /// It ran its one resync (ONCE).
+    Finished(Arc<ResyncReport>),
+    /// It stopped because of shutdown.
+    Stopped,
+}
+
+/// Decides when resyncs run.
+#[async_trait::async_trait]
+pub trait EventListener: Send + Sync {
+    /// The listener type, for logs (`POLLING`).
+    fn name(&self) -> &'static str;
+
+    /// Runs until done or until `ctx.shutdown` is cancelled.
+    async fn run(&self, ctx: ListenerContext) -> ListenerExit;
+}
+
+/// Waits for shutdown and never resyncs (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`, or any listener with
+/// `should_resync: false`).
+#[derive(Debug, Clone, Copy)]
+pub struct Idle(pub &'static str);
+
+#[async_trait::async_trait]
+impl EventListener for Idle {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+
+    async fn run(&self, ctx: ListenerContext) -> ListenerExit {
+        tracing::info!(
+            listener = self.0,
+            "This event listener does not run resyncs"
+        );
+        ctx.shutdown.cancelled().await;
+        ListenerExit::Stopped
+    }
+}
+
+/// A listener type this build cannot run yet.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the {0} event listener is not supported yet; use POLLING or ONCE (OCEAN__EVENT_LISTENER__TYPE)"
+)]
+pub struct UnsupportedListener(pub &'static str);
+
+/// The listener the settings ask for.
+pub fn listener_for(
+    settings: &EventListenerSettings,
+) -> Result<Box<dyn EventListener>, UnsupportedListener> {
+    let name = settings.listener_type().as_str();
+    if !settings.should_resync {
+        return Ok(Box::new(Idle(name)));
+    }
+    match &settings.listener {
+        ListenerSettings::Once => Ok(Box::new(Once)),
+        ListenerSettings::Polling(p) => Ok(Box::new(Polling::new(p.clone()))),
+        ListenerSettings::WebhooksOnly | ListenerSettings::ActionsOnly => Ok(Box::new(Idle(name))),
+        ListenerSettings::Kafka(_) => Err(UnsupportedListener("KAFKA")),
+        ListenerSettings::Webhook(_) => Err(UnsupportedListener("WEBHOOK")),
+    }
+}

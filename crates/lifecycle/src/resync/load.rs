@@ -1,0 +1,208 @@
+//! The load stage of a batch: the changed-entity filter (lifecycle.md §4.1 step 6), then the
+//! bulk upsert, reduced to what the rest of the resync needs (counts, resolved keys, and the
+//! failed entities when they will be retried).
+//!
+//! A load job owns its entities and runs as its own task, so several batches upsert at once
+//! while later pages are still being fetched and mapped. The filter searches Port in chunks of
+//! 50 identifiers per blueprint, restricted to this integration's datasource and to the fields
+//! the mapping writes; if any search fails the whole batch is upserted (a warning says so).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ocean_model::{Entity, EntityKey};
+use ocean_port_client::{PortClient, UpsertOptions, UpsertOutcome, UserAgentFeature};
+use serde_json::{Value, json};
+
+use crate::compare::is_changed;
+
+/// Identifiers per changed-entity search, as in Python Ocean.
+pub const SEARCH_CHUNK: usize = 50;
+
+/// Batches of at most this many entities are upserted without comparing (Python Ocean's
+/// `MIN_ENTITIES_TO_MAP`).
+pub const FILTER_MIN_ENTITIES: usize = 10;
+
+/// What every load job of one kind shares.
+pub(crate) struct LoadSpec {
+    pub client: PortClient,
+    pub options: UpsertOptions,
+    /// Fields to read back for the comparison (`title`, `properties.url`, …); `None` disables
+    /// the changed-entity filter.
+    pub include: Option<Vec<String>>,
+    /// Keep failed entities for the end-of-resync retry.
+    pub keep_failed: bool,
+}
+
+/// What one load job did.
+#[derive(Debug, Default)]
+pub(crate) struct LoadOutcome {
+    pub upserted: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    /// Failed entities, when the spec keeps them.
+    pub failed_entities: Vec<Entity>,
+    /// Keys Port resolved for entities sent with a search identifier.
+    pub resolved: Vec<EntityKey>,
+    /// Why the changed-entity filter was bypassed, if it was.
+    pub filter_error: Option<String>,
+    /// Up to three messages of failed entities.
+    pub failure_samples: Vec<String>,
+}
+
+/// Runs the filter and the upsert for one batch.
+pub(crate) async fn load(spec: Arc<LoadSpec>, entities: Vec<Entity>) -> LoadOutcome {
+    let mut outcome = LoadOutcome::default();
+    let to_write = match &spec.include {
+        Some(include) if should_filter(&entities) => {
+            match changed_only(&spec.client, &entities, include).await {
+                Ok(changed) => {
+                    outcome.unchanged = (entities.len() - changed.len()) as u64;
+                    let mut flags = changed.into_iter().peekable();
+                    let mut kept = Vec::new();
+                    for (i, entity) in entities.into_iter().enumerate() {
+                        if flags.peek() == Some(&i) {
+                            flags.next();
+                            kept.push(entity);
+                        }
+                    }
+                    kept
+                }
+                Err(error) => {
+                    outcome.filter_error = Some(error);
+                    entities
+                }
+            }
+        }
+        _ => entities,
+    };
+    if to_write.is_empty() {
+        return outcome;
+    }
+    let results = spec.client.upsert_entities(&to_write, &spec.options).await;
+    for (entity, result) in to_write.into_iter().zip(results) {
+        match result {
+            UpsertOutcome::Upserted { identifier } => {
+                outcome.upserted += 1;
+                if entity.uses_search_identifier() {
+                    outcome
+                        .resolved
+                        .push(EntityKey::new(&entity.blueprint, &identifier));
+                }
+            }
+            UpsertOutcome::SearchIdentifierMiss => {}
+            UpsertOutcome::Failed(failure) => {
+                outcome.failed += 1;
+                if outcome.failure_samples.len() < 3 {
+                    outcome
+                        .failure_samples
+                        .push(format!("{}: {}", entity.key(), failure.message));
+                }
+                if spec.keep_failed {
+                    outcome.failed_entities.push(entity);
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// Whether a batch goes through the filter: more than ten entities, none of them using a search
+/// identifier or a search relation (whose stored form cannot be compared).
+fn should_filter(entities: &[Entity]) -> bool {
+    entities.len() > FILTER_MIN_ENTITIES
+        && !entities
+            .iter()
+            .any(|e| e.uses_search_identifier() || e.uses_search_relation())
+}
+
+/// The positions (ascending) of the entities that differ from Port's copy or are not in Port.
+async fn changed_only(
+    client: &PortClient,
+    entities: &[Entity],
+    include: &[String],
+) -> Result<Vec<usize>, String> {
+    let include: Vec<&str> = include.iter().map(String::as_str).collect();
+    // Group by blueprint so that each search names one blueprint.
+    let mut groups: Vec<(Value, Vec<usize>)> = Vec::new();
+    for (i, entity) in entities.iter().enumerate() {
+        match groups.iter_mut().find(|(bp, _)| *bp == entity.blueprint) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((entity.blueprint.clone(), vec![i])),
+        }
+    }
+    let mut changed = Vec::new();
+    for (blueprint, members) in groups {
+        for chunk in members.chunks(SEARCH_CHUNK) {
+            let ids: Vec<&Value> = chunk.iter().map(|&i| &entities[i].identifier).collect();
+            let query = json!({
+                "combinator": "and",
+                "rules": [
+                    {"property": "$identifier", "operator": "in", "value": ids},
+                    {"property": "$blueprint", "operator": "=", "value": blueprint},
+                ],
+            });
+            let found = client
+                .search_entities(&query, &include, UserAgentFeature::Exporter)
+                .await
+                .map_err(|e| e.to_string())?;
+            let in_port: HashMap<EntityKey, Entity> =
+                found.into_iter().map(|e| (e.key(), e)).collect();
+            for &i in chunk {
+                let entity = &entities[i];
+                match in_port.get(&entity.key()) {
+                    Some(current) if !is_changed(current, entity) => {}
+                    _ => changed.push(i),
+                }
+            }
+        }
+    }
+    changed.sort_unstable();
+    Ok(changed)
+}
+
+/// The fields to read back for a resource: `title` and `team` when mapped, then every mapped
+/// property and relation (Python Ocean's `include` list).
+pub(crate) fn include_fields(mapping: &ocean_mapping::config::EntityMapping) -> Vec<String> {
+    let mut fields = Vec::new();
+    if mapping.title.is_some() {
+        fields.push("title".to_owned());
+    }
+    if mapping.team.is_some() {
+        fields.push("team".to_owned());
+    }
+    for (name, _) in mapping.properties.iter().flatten() {
+        fields.push(format!("properties.{name}"));
+    }
+    for (name, _) in mapping.relations.iter().flatten() {
+        fields.push(format!("relations.{name}"));
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(v: Value) -> Entity {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn small_or_search_batches_are_not_filtered() {
+        let plain: Vec<Entity> = (0..11)
+            .map(|i| e(json!({"identifier": format!("e{i}"), "blueprint": "svc"})))
+            .collect();
+        assert!(should_filter(&plain));
+        assert!(!should_filter(&plain[..10]));
+        let mut with_search = plain.clone();
+        with_search[7] = e(json!({"identifier": "x", "blueprint": "svc",
+            "relations": {"r": {"combinator": "and", "rules": []}}}));
+        assert!(!should_filter(&with_search));
+        let mut with_team_query = plain;
+        with_team_query[3] = e(
+            json!({"identifier": "x", "blueprint": "svc", "team": {"combinator": "and", "rules": []}}),
+        );
+        assert!(!should_filter(&with_team_query));
+    }
+}

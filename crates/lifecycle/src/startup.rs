@@ -1,0 +1,535 @@
+//! Startup in Port (lifecycle.md §2 steps 5–7 and §3): the runtime compatibility check, then
+//! creating or updating the integration record and, on first start, provisioning the defaults
+//! of `.port/resources` (mapping, blueprints in three stages with rollback, actions, scorecards,
+//! pages).
+//!
+//! Every failure here is fatal for startup and comes back as a [`StartupError`] that names the
+//! step; the SDK prints it as the one-line reason the process exits with. Failures the reference
+//! only logs (actions, scorecards and pages that cannot be created) are logged here too.
+
+use futures::future::join_all;
+use ocean_config::{CreatePortResourcesOrigin, PortResources, Runtime, Settings};
+use ocean_mapping::PortAppConfig;
+use ocean_port_client::{
+    CreateIntegration, Integration, IntegrationPatch, PortClient, PortError, ProvisionPoll,
+    ResourcesOrigin,
+};
+use serde_json::{Map, Value, json};
+
+/// The organization feature flag that lets Port provision an integration's defaults.
+pub const USE_PROVISIONED_DEFAULTS: &str = "USE_PROVISIONED_DEFAULTS";
+
+/// Why startup stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// No access token could be obtained: the client id or secret is wrong, or Port is down.
+    #[error("cannot authenticate with Port: {0}")]
+    Auth(#[source] PortError),
+    /// The integration exists in Port with an installation type this runtime cannot serve.
+    #[error(
+        "Invalid Runtime! The integration in Port is installed as {installed:?}, which the {runtime} runtime cannot run; set OCEAN__RUNTIME to match"
+    )]
+    Runtime {
+        /// Port's `installationType`.
+        installed: String,
+        /// The configured runtime.
+        runtime: String,
+    },
+    /// A Port call failed.
+    #[error("{step}: {source}")]
+    Port {
+        /// What was being done.
+        step: &'static str,
+        /// The error.
+        #[source]
+        source: PortError,
+    },
+    /// The integration has no version to register with.
+    #[error("the integration version is not set; it is needed to create the integration in Port")]
+    NoVersion,
+    /// The default mapping of `.port/resources` does not validate.
+    #[error("the default mapping in {file} is invalid: {message}")]
+    DefaultMapping {
+        /// The resources folder.
+        file: String,
+        /// The validation error.
+        message: String,
+    },
+    /// Creating the default blueprints failed; the ones created were deleted again.
+    #[error(
+        "creating the default blueprints failed (rolled back {rolled_back:?}): {}",
+        errors.join("; ")
+    )]
+    Blueprints {
+        /// The blueprints that were created and then deleted.
+        rolled_back: Vec<String>,
+        /// What failed.
+        errors: Vec<String>,
+    },
+}
+
+/// What startup learned.
+#[derive(Debug, Clone)]
+pub struct StartupOutcome {
+    /// Whether the integration was created by this start.
+    pub created: bool,
+    /// Whether the drift PATCH was sent.
+    pub patched: bool,
+    /// The origin of the default resources used.
+    pub origin: ResourcesOrigin,
+    /// Whether the default resources were provisioned by this start.
+    pub provisioned: bool,
+}
+
+/// Runs the compatibility check and the defaults initialization.
+pub async fn start(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+) -> Result<StartupOutcome, StartupError> {
+    check_runtime(client, settings).await?;
+    initialize_defaults(client, settings, resources).await
+}
+
+/// Step 5: the integration, if it exists, must have been installed for this runtime. The
+/// first Port call, so an authentication failure surfaces here.
+pub async fn check_runtime(client: &PortClient, settings: &Settings) -> Result<(), StartupError> {
+    let integration = match client.get_integration().await {
+        Ok(integration) => integration,
+        Err(e @ PortError::Auth(_)) => return Err(StartupError::Auth(e)),
+        Err(error) => {
+            tracing::debug!(%error, "Could not read the integration for the runtime check");
+            return Ok(());
+        }
+    };
+    let Some(integration) = integration else {
+        return Ok(());
+    };
+    let installed = integration
+        .installation_type
+        .clone()
+        .unwrap_or_else(|| "OnPrem".to_owned());
+    if runtime_compatible(settings.runtime, &installed) {
+        Ok(())
+    } else {
+        Err(StartupError::Runtime {
+            installed,
+            runtime: settings.runtime.to_string(),
+        })
+    }
+}
+
+/// `Saas` needs an installation type starting with `Saas`; `OnPrem` needs exactly `OnPrem`.
+pub fn runtime_compatible(runtime: Runtime, installed: &str) -> bool {
+    match runtime {
+        Runtime::Saas => installed.starts_with("Saas"),
+        Runtime::OnPrem => installed == "OnPrem",
+    }
+}
+
+/// The origin of the default resources when Port has none on record (lifecycle.md §3 step 4).
+pub fn decide_origin(
+    configured: Option<CreatePortResourcesOrigin>,
+    provisionable: bool,
+) -> ResourcesOrigin {
+    match configured {
+        Some(CreatePortResourcesOrigin::Empty) => ResourcesOrigin::Empty,
+        Some(CreatePortResourcesOrigin::Ocean) => {
+            tracing::warn!(
+                "The Ocean origin setup has been renamed to Default. Please use the Default origin setup."
+            );
+            ResourcesOrigin::Default
+        }
+        Some(CreatePortResourcesOrigin::Default) => ResourcesOrigin::Default,
+        Some(CreatePortResourcesOrigin::Port) | None => {
+            if provisionable {
+                ResourcesOrigin::Port
+            } else {
+                tracing::info!("Provision is not supported, falling back to Default");
+                ResourcesOrigin::Default
+            }
+        }
+    }
+}
+
+fn origin_from_port(text: &str) -> Option<ResourcesOrigin> {
+    match text {
+        "Empty" => Some(ResourcesOrigin::Empty),
+        "Default" | "Ocean" => Some(ResourcesOrigin::Default),
+        "Port" => Some(ResourcesOrigin::Port),
+        _ => None,
+    }
+}
+
+fn port_step(step: &'static str) -> impl FnOnce(PortError) -> StartupError {
+    move |source| match source {
+        e @ PortError::Auth(_) => StartupError::Auth(e),
+        source => StartupError::Port { step, source },
+    }
+}
+
+/// The default mapping in request form: the resources folder's `port-app-config`, validated,
+/// or an empty mapping.
+fn default_mapping(resources: Option<&PortResources>) -> Result<Value, StartupError> {
+    match resources.and_then(|r| r.port_app_config.as_ref().map(|c| (r, c))) {
+        Some((r, config)) => PortAppConfig::from_json(config)
+            .map(|c| c.to_request())
+            .map_err(|e| StartupError::DefaultMapping {
+                file: r.dir.display().to_string(),
+                message: e.to_string(),
+            }),
+        None => Ok(empty_mapping()),
+    }
+}
+
+fn empty_mapping() -> Value {
+    PortAppConfig {
+        resources: Vec::new(),
+        ..PortAppConfig::default()
+    }
+    .to_request()
+}
+
+/// Step 7 and §3: create or update the integration, then provision its defaults once.
+pub async fn initialize_defaults(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+) -> Result<StartupOutcome, StartupError> {
+    let provision_enabled = client
+        .provision_enabled_integrations()
+        .await
+        .map_err(port_step("reading the provision-enabled integration types"))?;
+    let flags = client
+        .organization()
+        .await
+        .map_err(port_step("reading the organization's feature flags"))?;
+    let provisionable = provision_enabled
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(&settings.integration.integration_type))
+        && flags.has_feature_flag(USE_PROVISIONED_DEFAULTS);
+    let existing = match client.get_integration().await {
+        Ok(found) => found,
+        Err(e @ PortError::Auth(_)) => return Err(StartupError::Auth(e)),
+        Err(_) => None,
+    };
+    let origin = existing
+        .as_ref()
+        .and_then(|i| i.create_port_resources_origin.as_deref())
+        .and_then(origin_from_port)
+        .unwrap_or_else(|| decide_origin(settings.create_port_resources_origin, provisionable));
+    tracing::info!(origin = origin.as_str(), "Resources origin");
+
+    let changelog_destination = settings.event_listener.changelog_destination();
+    let mut created = false;
+    let integration = match existing {
+        Some(integration) => integration,
+        None => {
+            if settings.integration.version.trim().is_empty() {
+                return Err(StartupError::NoVersion);
+            }
+            let config = match origin {
+                ResourcesOrigin::Default => Some(default_mapping(resources)?),
+                ResourcesOrigin::Empty => Some(empty_mapping()),
+                ResourcesOrigin::Port => None,
+            };
+            tracing::info!(
+                identifier = %settings.integration.identifier,
+                "Integration does not exist, creating it with the default mapping"
+            );
+            let request = CreateIntegration {
+                changelog_destination: changelog_destination.clone(),
+                config,
+                actions_processing_enabled: settings.actions_processor.enabled,
+                incremental_sync_enabled: settings.integration.incremental_sync_enabled,
+                origin,
+            };
+            let mut integration = client
+                .create_integration(&request)
+                .await
+                .map_err(port_step("creating the integration in Port"))?;
+            if origin == ResourcesOrigin::Port {
+                integration = client
+                    .wait_for_provisioned_config(ProvisionPoll::default())
+                    .await
+                    .map_err(port_step("waiting for Port to provision the defaults"))?;
+            }
+            created = true;
+            integration
+        }
+    };
+
+    let patched = if drifted(&integration, settings, &changelog_destination) {
+        tracing::info!("The integration in Port differs from this configuration; updating it");
+        client
+            .patch_integration(&IntegrationPatch {
+                installation_app_type: Some(settings.integration.integration_type.clone()),
+                changelog_destination: Some(changelog_destination),
+                actions_processing_enabled: Some(settings.actions_processor.enabled),
+                incremental_sync_enabled: Some(settings.integration.incremental_sync_enabled),
+                processing_mode: Some(settings.processing_mode.as_str().to_owned()),
+                ..IntegrationPatch::default()
+            })
+            .await
+            .map_err(port_step("updating the integration in Port"))?;
+        true
+    } else {
+        false
+    };
+
+    let provisioned = if integration.are_port_resources_initialized == Some(true) {
+        tracing::info!("Port resources are already initialized, skipping setup");
+        false
+    } else {
+        setup(client, settings, resources, origin, &integration).await?
+    };
+    Ok(StartupOutcome {
+        created,
+        patched,
+        origin,
+        provisioned,
+    })
+}
+
+/// Whether the record in Port differs from what this process would register.
+fn drifted(integration: &Integration, settings: &Settings, changelog_destination: &Value) -> bool {
+    let empty = json!({});
+    integration.changelog_destination.as_ref().unwrap_or(&empty) != changelog_destination
+        || integration.installation_app_type.as_deref()
+            != Some(settings.integration.integration_type.as_str())
+        || integration.version.as_deref() != Some(settings.integration.version.as_str())
+        || integration.actions_processing_enabled != Some(settings.actions_processor.enabled)
+        || integration.incremental_sync_enabled
+            != Some(settings.integration.incremental_sync_enabled)
+        || integration.processing_mode.as_deref() != Some(settings.processing_mode.as_str())
+}
+
+/// The origin's setup. Returns whether resources were provisioned.
+async fn setup(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+    origin: ResourcesOrigin,
+    integration: &Integration,
+) -> Result<bool, StartupError> {
+    match origin {
+        ResourcesOrigin::Empty => {
+            client
+                .patch_integration(&IntegrationPatch {
+                    config: Some(empty_mapping()),
+                    are_port_resources_initialized: Some(true),
+                    ..IntegrationPatch::default()
+                })
+                .await
+                .map_err(port_step("writing the empty mapping"))?;
+            Ok(true)
+        }
+        ResourcesOrigin::Port => {
+            if !integration.has_config() {
+                client
+                    .wait_for_provisioned_config(ProvisionPoll::default())
+                    .await
+                    .map_err(port_step("waiting for Port to provision the defaults"))?;
+            }
+            Ok(true)
+        }
+        ResourcesOrigin::Default => {
+            if !settings.initialize_port_resources {
+                tracing::info!("Resources initialization disabled, skipping resource creation");
+                return Ok(false);
+            }
+            if !integration.has_config() {
+                let mapping = default_mapping(resources)?;
+                client
+                    .patch_integration_config(&mapping, settings.runtime == Runtime::Saas)
+                    .await
+                    .map_err(port_step("writing the default mapping"))?;
+            }
+            let empty = PortResources::default();
+            let resources = resources.unwrap_or(&empty);
+            let created = create_resources(client, resources).await;
+            // Done, skipped because blueprints exist, or rolled back: all mark the integration
+            // initialized (a rollback still fails startup).
+            client
+                .patch_integration(&IntegrationPatch {
+                    are_port_resources_initialized: Some(true),
+                    ..IntegrationPatch::default()
+                })
+                .await
+                .map_err(port_step("marking the default resources initialized"))?;
+            created
+        }
+    }
+}
+
+/// The three stages of each blueprint: bare, with relations, full.
+pub fn blueprint_stages(blueprints: &[Value]) -> [Vec<Value>; 3] {
+    let strip = |bp: &Value, keys: &[&str]| -> Value {
+        let mut map: Map<String, Value> = bp.as_object().cloned().unwrap_or_default();
+        for key in keys {
+            map.remove(*key);
+        }
+        Value::Object(map)
+    };
+    const COMPUTED: [&str; 3] = [
+        "calculationProperties",
+        "mirrorProperties",
+        "aggregationProperties",
+    ];
+    const LINKS: [&str; 3] = ["teamInheritance", "ownership", "relations"];
+    let all: Vec<&str> = COMPUTED.iter().chain(LINKS.iter()).copied().collect();
+    [
+        blueprints.iter().map(|bp| strip(bp, &all)).collect(),
+        blueprints.iter().map(|bp| strip(bp, &COMPUTED)).collect(),
+        blueprints.to_vec(),
+    ]
+}
+
+fn identifier_of(bp: &Value) -> String {
+    bp.get("identifier")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Blueprints in three stages (rolled back on failure), then actions, scorecards and pages
+/// (failures logged). `Ok(true)` when created, `Ok(false)` when skipped because a blueprint
+/// already exists.
+async fn create_resources(
+    client: &PortClient,
+    resources: &PortResources,
+) -> Result<bool, StartupError> {
+    let [bare, with_relations, full] = blueprint_stages(&resources.blueprints);
+    let existing = join_all(bare.iter().map(|bp| {
+        let id = identifier_of(bp);
+        async move { client.get_blueprint(&id).await }
+    }))
+    .await;
+    let found: Vec<String> = existing
+        .into_iter()
+        .filter_map(|r| r.ok().flatten().map(|bp| bp.identifier))
+        .collect();
+    if !found.is_empty() {
+        tracing::info!(
+            blueprints = ?found,
+            "Blueprints already exist. Skipping integration default creation..."
+        );
+        return Ok(false);
+    }
+    let results = join_all(bare.iter().map(|bp| client.create_blueprint(bp))).await;
+    let mut created = Vec::new();
+    let mut errors = Vec::new();
+    for (bp, result) in bare.iter().zip(results) {
+        match result {
+            Ok(_) => created.push(identifier_of(bp)),
+            Err(e) => errors.push(format!("creating blueprint '{}': {e}", identifier_of(bp))),
+        }
+    }
+    if errors.is_empty() {
+        for stage in [&with_relations, &full] {
+            let results = join_all(
+                stage
+                    .iter()
+                    .map(|bp| async move { client.patch_blueprint(&identifier_of(bp), bp).await }),
+            )
+            .await;
+            for (bp, result) in stage.iter().zip(results) {
+                if let Err(e) = result {
+                    errors.push(format!("updating blueprint '{}': {e}", identifier_of(bp)));
+                }
+            }
+            if !errors.is_empty() {
+                break;
+            }
+        }
+    }
+    if !errors.is_empty() {
+        tracing::warn!(blueprints = ?created, "Failed to create resources. Rolling back blueprints");
+        join_all(created.iter().map(|id| async move {
+            if let Err(error) = client.delete_blueprint(id).await {
+                tracing::warn!(blueprint = %id, %error, "Could not roll back a blueprint");
+            }
+        }))
+        .await;
+        return Err(StartupError::Blueprints {
+            rolled_back: created,
+            errors,
+        });
+    }
+    let actions = join_all(resources.actions.iter().map(|a| client.create_action(a))).await;
+    let scorecards = join_all(resources.scorecards.iter().flat_map(|preset| {
+        preset
+            .data
+            .iter()
+            .map(|card| client.create_scorecard(&preset.blueprint, card))
+    }))
+    .await;
+    let pages = join_all(resources.pages.iter().map(|p| client.create_page(p))).await;
+    for error in actions
+        .into_iter()
+        .chain(scorecards)
+        .chain(pages)
+        .filter_map(Result::err)
+    {
+        tracing::warn!(%error, "Failed to create a default resource; continuing");
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtimes() {
+        assert!(runtime_compatible(Runtime::OnPrem, "OnPrem"));
+        assert!(!runtime_compatible(Runtime::OnPrem, "Saas"));
+        assert!(runtime_compatible(Runtime::Saas, "SaasOauth2"));
+        assert!(!runtime_compatible(Runtime::Saas, "OnPrem"));
+    }
+
+    #[test]
+    fn origins() {
+        use CreatePortResourcesOrigin as C;
+        assert_eq!(decide_origin(Some(C::Empty), true), ResourcesOrigin::Empty);
+        assert_eq!(
+            decide_origin(Some(C::Ocean), true),
+            ResourcesOrigin::Default
+        );
+        assert_eq!(
+            decide_origin(Some(C::Default), true),
+            ResourcesOrigin::Default
+        );
+        assert_eq!(decide_origin(Some(C::Port), true), ResourcesOrigin::Port);
+        assert_eq!(
+            decide_origin(Some(C::Port), false),
+            ResourcesOrigin::Default
+        );
+        assert_eq!(decide_origin(None, true), ResourcesOrigin::Port);
+        assert_eq!(decide_origin(None, false), ResourcesOrigin::Default);
+    }
+
+    #[test]
+    fn blueprint_stages_strip_in_order() {
+        let bp = json!({
+            "identifier": "svc", "title": "Service", "schema": {"properties": {}},
+            "relations": {"team": {"target": "team"}}, "ownership": {"type": "Direct"},
+            "teamInheritance": {"path": "team"}, "mirrorProperties": {"m": {}},
+            "calculationProperties": {"c": {}}, "aggregationProperties": {"a": {}}
+        });
+        let [bare, rel, full] = blueprint_stages(std::slice::from_ref(&bp));
+        assert_eq!(
+            bare[0],
+            json!({"identifier": "svc", "title": "Service", "schema": {"properties": {}}})
+        );
+        assert_eq!(
+            rel[0],
+            json!({
+                "identifier": "svc", "title": "Service", "schema": {"properties": {}},
+                "relations": {"team": {"target": "team"}}, "ownership": {"type": "Direct"},
+                "teamInheritance": {"path": "team"}
+            })
+        );
+        assert_eq!(full[0], bp);
+    }
+}

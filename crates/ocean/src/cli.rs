@@ -1,0 +1,114 @@
+//! The integration binary's command line — Python Ocean's `ocean sail` flags, so existing
+//! Dockerfiles and Helm charts keep working — and the process signals that stop it.
+//!
+//! Flags only inject values into settings loading (the environment still wins for the
+//! `APPLICATION__*` ones, as in the reference); all behaviour lives in the lifecycle.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use ocean_config::LogLevel;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the integration: a long-running sync (POLLING by default), or one resync with `--once`.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub(crate) struct Args {
+    /// Where `.port/spec.yaml` and `.port/resources` are read from.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Run one full resync and exit (the ONCE event listener).
+    #[arg(short = 'O', long)]
+    pub once: bool,
+    /// Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL (APPLICATION__LOG_LEVEL wins).
+    #[arg(short = 'l', long, value_parser = parse_level)]
+    pub log_level: Option<LogLevel>,
+    /// HTTP port (APPLICATION__PORT wins).
+    #[arg(short = 'p', long)]
+    pub port: Option<u16>,
+    /// Create the default blueprints, mapping and other resources on first start (true/false);
+    /// overrides OCEAN__INITIALIZE_PORT_RESOURCES.
+    #[arg(short = 'i', long, value_parser = parse_bool, value_name = "BOOL")]
+    pub initialize_port_resources: Option<bool>,
+    /// Print the effective configuration (secrets masked) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+fn parse_level(text: &str) -> Result<LogLevel, String> {
+    text.parse()
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "on" | "t" => Ok(true),
+        "false" | "0" | "no" | "n" | "off" | "f" => Ok(false),
+        _ => Err(format!("expected true or false, got {text:?}")),
+    }
+}
+
+/// Cancels `shutdown` on the first SIGINT or SIGTERM (a running resync is aborted, nothing is
+/// deleted, `aborted` is reported); a second signal exits at once.
+pub(crate) async fn watch_signals(shutdown: CancellationToken) {
+    wait_for_signal().await;
+    tracing::warn!(
+        "Received a shutdown signal; stopping (a running resync is aborted and deletes nothing). Signal again to exit at once."
+    );
+    shutdown.cancel();
+    wait_for_signal().await;
+    tracing::error!("Second shutdown signal; exiting now");
+    std::process::exit(130);
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sail_flags_parse() {
+        let args = Args::try_parse_from([
+            "ocean-fake",
+            "-O",
+            "-l",
+            "debug",
+            "-p",
+            "9000",
+            "-i",
+            "no",
+            "/srv/fake",
+        ])
+        .unwrap();
+        assert!(args.once);
+        assert_eq!(args.log_level, Some(LogLevel::Debug));
+        assert_eq!(args.port, Some(9000));
+        assert_eq!(args.initialize_port_resources, Some(false));
+        assert_eq!(args.path, PathBuf::from("/srv/fake"));
+        let defaults = Args::try_parse_from(["ocean-fake", "--print-config"]).unwrap();
+        assert!(!defaults.once && defaults.print_config);
+        assert_eq!(defaults.path, PathBuf::from("."));
+        assert!(Args::try_parse_from(["x", "-i", "maybe"]).is_err());
+        assert!(Args::try_parse_from(["x", "-l", "loud"]).is_err());
+    }
+}

@@ -1,0 +1,302 @@
+//! The PagerDuty client against a fixture server: authentication headers, offset pagination,
+//! rate limits, bounded retries of server errors, and errors that name the request (never the
+//! token).
+
+mod common;
+
+use common::{TOKEN, config, fetch, integration, items, json};
+use ocean_pagerduty::{PagerDutyClient, RetryPolicy};
+use serde_json::json;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client(server: &MockServer) -> PagerDutyClient {
+    PagerDutyClient::with_policy(&config(server), RetryPolicy::fast()).unwrap()
+}
+
+#[tokio::test]
+async fn requests_carry_the_token_and_the_v2_media_type() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .and(header(
+            "authorization",
+            format!("Token token={TOKEN}").as_str(),
+        ))
+        .and(header("accept", "application/vnd.pagerduty+json;version=2"))
+        .and(query_param("limit", "100"))
+        .and(query_param("offset", "0"))
+        .respond_with(json("teams.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let teams = items(&integration(&server), "teams", json!({"query": "true"})).await;
+    let names: Vec<&str> = teams.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Core Platform", "Payments"]);
+}
+
+#[tokio::test]
+async fn pages_follow_offset_and_limit_until_more_is_false() {
+    let server = MockServer::start().await;
+    for (offset, file) in [("0", "incidents.page0.json"), ("2", "incidents.page1.json")] {
+        Mock::given(method("GET"))
+            .and(path("/incidents"))
+            .and(query_param("offset", offset))
+            .and(query_param("include[]", "assignees"))
+            .and(query_param("statuses[]", "resolved"))
+            .respond_with(json(file))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let selector = json!({"query": "true", "apiQueryParams": {
+        "include": ["assignees"], "statuses": ["triggered", "acknowledged", "resolved"]}});
+    let (pages, error) = fetch(&integration(&server), "incidents", selector).await;
+    assert!(error.is_none(), "{:?}", error.map(|e| e.chain()));
+    let ids: Vec<Vec<&str>> = pages
+        .iter()
+        .map(|p| p.iter().map(|i| i["id"].as_str().unwrap()).collect())
+        .collect();
+    assert_eq!(ids, [vec!["Q1AAA", "Q2BBB"], vec!["Q3CCC"]]);
+    // Both array filters are repeated parameters.
+    let requests = server.received_requests().await.unwrap();
+    let query = requests[0].url.query().unwrap().to_owned();
+    assert!(
+        query.contains(
+            "statuses%5B%5D=triggered&statuses%5B%5D=acknowledged&statuses%5B%5D=resolved"
+        ),
+        "{query}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_request_waits_and_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("ratelimit-limit", "960")
+                .insert_header("ratelimit-remaining", "0")
+                .insert_header("ratelimit-reset", "0")
+                .set_body_string(r#"{"error":{"message":"Rate Limit Exceeded","code":2020}}"#),
+        )
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(json("teams.json"))
+        .mount(&server)
+        .await;
+    let teams = items(&integration(&server), "teams", json!({})).await;
+    assert_eq!(teams.len(), 2);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn rate_limits_give_up_after_the_policy_s_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy {
+        rate_limit_retries: 2,
+        ..RetryPolicy::fast()
+    };
+    let err = client_with(&server, policy)
+        .list_all("teams", "teams", Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "PagerDuty answered GET /teams?offset=0 with 429 Too Many Requests (attempt 3): (empty body)"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+fn client_with(server: &MockServer, policy: RetryPolicy) -> PagerDutyClient {
+    PagerDutyClient::with_policy(&config(server), policy).unwrap()
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(json("teams.json"))
+        .mount(&server)
+        .await;
+    assert_eq!(
+        client(&server)
+            .list_all("teams", "teams", Vec::new())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let down = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
+        .mount(&down)
+        .await;
+    let (pages, error) = fetch(&integration(&down), "users", json!({})).await;
+    assert!(pages.is_empty());
+    assert_eq!(
+        error.unwrap().chain(),
+        "fetching PagerDuty users: PagerDuty answered GET /users?offset=0 with 503 Service \
+         Unavailable (attempt 4): upstream unavailable"
+    );
+    assert_eq!(
+        down.received_requests().await.unwrap().len(),
+        4,
+        "1 try + 3 retries"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried_and_never_show_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/services"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_string(r#"{"error":{"message":"Authentication failed","code":2006}}"#),
+        )
+        .mount(&server)
+        .await;
+    let (_, error) = fetch(&integration(&server), "services", json!({})).await;
+    let text = error.unwrap().chain();
+    assert_eq!(
+        text,
+        "fetching PagerDuty services: PagerDuty answered GET /services?offset=0 with 401 \
+         Unauthorized (attempt 1): {\"error\":{\"message\":\"Authentication failed\",\"code\":2006}}"
+    );
+    assert!(!text.contains(TOKEN));
+    let requests = server.received_requests().await.unwrap();
+    let paths: Vec<String> = requests.iter().map(|r| r.url.to_string()).collect();
+    assert_eq!(requests.len(), 1, "{paths:?}");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_fails_the_kind_after_the_good_pages() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .and(query_param("offset", "0"))
+        .respond_with(json("incidents.page0.json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .and(query_param("offset", "2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("<html><body>Bad gateway</body></html>"),
+        )
+        .mount(&server)
+        .await;
+    let (pages, error) = fetch(&integration(&server), "incidents", json!({})).await;
+    assert_eq!(pages.len(), 1, "the first page was yielded");
+    assert_eq!(
+        error.unwrap().chain(),
+        "fetching PagerDuty incidents: PagerDuty answered GET /incidents?offset=2 with a body \
+         that is not JSON: expected value at line 1 column 1"
+    );
+}
+
+#[tokio::test]
+async fn a_page_without_its_list_is_an_error_naming_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"more": false})))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .list_all("teams", "teams", Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "PagerDuty answered GET /teams?offset=0 without a list under `teams`"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_api_is_a_transport_error_naming_the_request() {
+    // A port nothing listens on (wiremock servers are pooled, so not a dropped one).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = ocean_pagerduty::PagerDutyConfig::with_token(TOKEN);
+    config.api_url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = PagerDutyClient::with_policy(
+        &config,
+        RetryPolicy {
+            server_error_retries: 1,
+            ..RetryPolicy::fast()
+        },
+    )
+    .unwrap();
+    let err = client.get("incidents/Q1AAA", &[]).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("could not reach PagerDuty for GET /incidents/Q1AAA (attempt 2)"),
+        "{err}"
+    );
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn an_empty_page_with_more_set_ends_the_listing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"teams": [], "limit": 100, "offset": 0, "more": true})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(
+        client(&server)
+            .list_all("teams", "teams", Vec::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn oauth_tokens_are_sent_as_bearer() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .and(header("authorization", "Bearer pdus+oauth-token"))
+        .respond_with(json("teams.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut config = config(&server);
+    config.token = ocean_model::Secret::new("pdus+oauth-token");
+    let client = PagerDutyClient::new(&config).unwrap();
+    assert_eq!(
+        client
+            .list_all("teams", "teams", Vec::new())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -22,7 +22,7 @@ use crate::selectors::{
 use crate::webhooks::{self, IncidentProcessor, ServiceProcessor, WEBHOOK_PATH};
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use ocean_lifecycle::{
+use ocean::{
     BoxError, FetchContext, FetchError, Integration, Page, PageStream, StartContext, WebhookRoute,
 };
 use serde_json::Value;
@@ -359,7 +359,7 @@ fn plain_list(client: PagerDutyClient, kind: &str, selector: &Value) -> KindStre
         .boxed()
 }
 
-#[async_trait::async_trait]
+#[ocean::prelude::async_trait]
 impl Integration for PagerDuty {
     fn kinds(&self) -> Vec<String> {
         SPECIAL_KINDS

@@ -28,7 +28,7 @@ use crate::enrich;
 use crate::integration::{ServicePlan, Shared};
 use crate::selectors::{IncidentSelector, SelectorError, parse_selector};
 use hmac::{Hmac, Mac};
-use ocean_lifecycle::{
+use ocean::{
     BoxError, FetchContext, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
 };
 use serde_json::{Value, json};
@@ -258,7 +258,7 @@ impl IncidentProcessor {
     }
 }
 
-#[async_trait::async_trait]
+#[ocean::prelude::async_trait]
 impl WebhookProcessor for IncidentProcessor {
     fn name(&self) -> &str {
         "pagerduty-incidents"
@@ -361,7 +361,7 @@ impl ServiceProcessor {
     }
 }
 
-#[async_trait::async_trait]
+#[ocean::prelude::async_trait]
 impl WebhookProcessor for ServiceProcessor {
     fn name(&self) -> &str {
         "pagerduty-services"

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fetch, integration, items, json, pagerduty};
-use ocean_lifecycle::Integration;
+use ocean::Integration;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use futures::StreamExt;
-use ocean_lifecycle::{FetchContext, FetchError, Integration, Page};
+use ocean::{FetchContext, FetchError, Integration, Page};
 use ocean_pagerduty::{PagerDuty, PagerDutyConfig, RetryPolicy};
 use serde_json::Value;
 use std::path::PathBuf;

@@ -118,3 +118,274 @@ async fn a_failing_fetcher_deletes_nothing() {
     assert_eq!(h.states().await.last().map(String::as_str), Some("failed"));
     h.emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_error_deletes_nothing() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+
+    // 30 services gone, and one item whose `enabled` is not a boolean.
+    let mut items: Vec<_> = (0..70).map(service).collect();
+    items[3]["enabled"] = json!("maybe");
+    h.data.set("service", items);
+    let report = ocean.resync().await;
+    let kind = report.kind(1).unwrap();
+    assert_eq!(kind.counts.selector_errors, 1);
+    assert!(matches!(
+        &report.outcome,
+        ResyncOutcome::Failed(FailureReason::KindErrors { kinds, .. }) if kinds == &["service#1"]
+    ));
+    assert_eq!(report.deletion.deleted, 0);
+    assert_eq!(h.stored("service").await, ids("svc", 0..100));
+    assert_eq!(h.states().await.last().map(String::as_str), Some("failed"));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_share_above_the_threshold_deletes_nothing() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+
+    // Only 2 teams and 2 services remain: 108 of 112 owned entities would go.
+    h.data.set("team", (0..2).map(team).collect());
+    h.data.set("service", (0..2).map(service).collect());
+    let report = ocean.resync().await;
+    match &report.outcome {
+        ResyncOutcome::Completed(Deletion::ThresholdExceeded {
+            stale,
+            owned,
+            threshold,
+        }) => {
+            assert_eq!((*stale, *owned), (108, 112));
+            assert_eq!(*threshold, 0.9);
+        }
+        other => panic!("expected the threshold to stop deletion, got {other}"),
+    }
+    assert!(
+        report
+            .outcome
+            .deletion_skipped_because()
+            .unwrap()
+            .contains("entityDeletionThreshold")
+    );
+    assert_eq!(report.deletion.deleted, 0);
+    assert_eq!(h.stored("service").await.len(), 100);
+    // Python Ocean reports such a resync completed; so does Ocean.
+    assert_eq!(
+        h.states().await.last().map(String::as_str),
+        Some("completed")
+    );
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_resync_deletes_nothing_and_reports_aborted() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+
+    h.data.set("team", (0..6).map(team).collect());
+    h.data.set("service", (0..60).map(service).collect());
+    h.data
+        .block_after_first_page
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let handle = ocean.trigger_resync().await.expect("started");
+    let data = h.data.clone();
+    eventually("the fetcher to block mid-kind", || {
+        let data = data.clone();
+        async move { data.blocked.load(std::sync::atomic::Ordering::SeqCst) > 0 }
+    })
+    .await;
+    handle.cancel(ocean_lifecycle::AbortReason::Cancelled);
+    let report = handle.wait().await;
+    assert_eq!(
+        report.outcome,
+        ResyncOutcome::Aborted(ocean_lifecycle::AbortReason::Cancelled)
+    );
+    assert_eq!(report.deletion.deleted, 0);
+    assert_eq!(h.stored("team").await, ids("team", 0..12));
+    assert_eq!(h.stored("service").await, ids("svc", 0..100));
+    assert_eq!(
+        h.states().await,
+        ["running", "completed", "running", "aborted"]
+    );
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_429_and_503_still_give_the_exact_entity_set() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    h.data.set("service", (0..1000).map(service).collect());
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    h.emulator.controls().set_fail_rate(0.3);
+    let report = ocean.resync().await;
+    h.emulator.controls().set_fail_rate(0.0);
+    assert_eq!(
+        report.outcome,
+        ResyncOutcome::Completed(Deletion::NothingStale)
+    );
+    assert_eq!(report.totals().failed, 0);
+    assert_eq!(h.stored("service").await, ids("svc", 0..1000));
+    assert!(h.emulator.requests().iter().any(|r| r.injected_fault));
+
+    // And the shrink that follows deletes exactly the stale ones through the faults too.
+    h.data.set(
+        "service",
+        (0..1000).filter(|i| i % 4 != 0).map(service).collect(),
+    );
+    h.emulator.controls().set_fail_rate(0.3);
+    let report = ocean.resync().await;
+    h.emulator.controls().set_fail_rate(0.0);
+    assert_eq!(report.outcome, ResyncOutcome::Completed(Deletion::Done));
+    assert_eq!(
+        h.stored("service").await,
+        ids("svc", (0..1000).filter(|i| i % 4 != 0))
+    );
+    h.emulator.shutdown().await.unwrap();
+}
+
+/// Writes a new mapping to Port (what a user editing it in Port's UI does).
+async fn set_mapping(h: &Harness, mapping: serde_json::Value) {
+    h.client
+        .patch_integration_config(&mapping, true)
+        .await
+        .expect("mapping written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_relation_targets_of_kept_entities_are_protected() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+
+    // team-11 leaves the team list, but svc-11, svc-23, … still belong to it; team-10 is gone
+    // entirely (its services too).
+    h.data.set(
+        "team",
+        (0..10)
+            .chain([11])
+            .map(team)
+            .filter(|t| t["id"] != "team-11")
+            .collect(),
+    );
+    h.data.set(
+        "service",
+        (0..100).filter(|i| i % 12 != 10).map(service).collect(),
+    );
+    let report = ocean.resync().await;
+    assert_eq!(report.outcome, ResyncOutcome::Completed(Deletion::Done));
+    assert_eq!(report.deletion.protected, 1);
+    assert_eq!(h.stored("team").await, ids("team", (0..10).chain([11])));
+    assert_eq!(
+        h.stored("service").await,
+        ids("svc", (0..100).filter(|i| i % 12 != 10))
+    );
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_dependents_stale_entities_are_deleted_one_by_one() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+
+    let mut mapping = mapping();
+    mapping["deleteDependentEntities"] = json!(false);
+    set_mapping(&h, mapping).await;
+    h.data.set("service", (0..90).map(service).collect());
+    h.emulator.controls().clear_requests();
+    let report = ocean.resync().await;
+    assert_eq!(report.outcome, ResyncOutcome::Completed(Deletion::Done));
+    assert_eq!(report.deletion.deleted, 10);
+    assert_eq!(h.count_requests("DELETE", ""), 10);
+    assert_eq!(h.count_requests("POST", "/bulk/entities/delete"), 0);
+    assert_eq!(h.stored("service").await, ids("svc", 0..90));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_upserts_are_retried_in_dependency_order_at_the_end() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    // Services first, and Port may not create the teams they point at: every service fails
+    // until the teams exist, then the end-of-resync retry stores them.
+    let mut mapping = mapping();
+    mapping["createMissingRelatedEntities"] = json!(false);
+    let resources = mapping["resources"].as_array().unwrap().clone();
+    mapping["resources"] = json!([resources[1], resources[0]]);
+    set_mapping(&h, mapping).await;
+    let report = ocean.resync().await;
+    assert_eq!(
+        report.outcome,
+        ResyncOutcome::Completed(Deletion::NothingStale)
+    );
+    assert_eq!(report.kind(0).unwrap().counts.failed, 100);
+    assert_eq!(
+        (report.deletion.retried, report.deletion.retried_ok),
+        (100, 100)
+    );
+    assert_eq!(h.stored("service").await, ids("svc", 0..100));
+    let svc5 = h
+        .emulator
+        .entity("service", "svc-5")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(svc5.relations["team"], json!("team-5"));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_mapping_is_a_no_op_and_an_invalid_one_fails() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+
+    set_mapping(&h, json!({"resources": []})).await;
+    let report = ocean.resync().await;
+    assert_eq!(report.outcome, ResyncOutcome::NoResources);
+    assert_eq!(h.stored("service").await.len(), 100);
+
+    set_mapping(&h, json!({"resources": [{"kind": "team"}]})).await;
+    let report = ocean.resync().await;
+    assert!(matches!(
+        report.outcome,
+        ResyncOutcome::Failed(FailureReason::Mapping(_))
+    ));
+    assert_eq!(h.stored("service").await.len(), 100);
+    assert_eq!(h.states().await.last().map(String::as_str), Some("failed"));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_the_integration_does_not_fetch_fails_the_resync() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    let mut mapping = mapping();
+    let mut extra = mapping["resources"][0].clone();
+    extra["kind"] = json!("project");
+    mapping["resources"].as_array_mut().unwrap().push(extra);
+    set_mapping(&h, mapping).await;
+    let report = ocean.resync().await;
+    let project = report.kind(2).unwrap();
+    assert!(
+        project.errors[0].contains("not implemented"),
+        "{:?}",
+        project.errors
+    );
+    assert!(matches!(report.outcome, ResyncOutcome::Failed(_)));
+    // The other kinds were still synced.
+    assert_eq!(h.stored("service").await.len(), 100);
+    h.emulator.shutdown().await.unwrap();
+}

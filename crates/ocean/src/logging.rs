@@ -51,8 +51,10 @@ pub(crate) fn init(app: &ApplicationSettings, masker: Masker) -> LogHandle {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(default_filter(app.log_level)));
+    let color = !json && terminal && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(color)
         .with_writer(output);
     let _ = if json {
         builder
@@ -62,11 +64,7 @@ pub(crate) fn init(app: &ApplicationSettings, masker: Masker) -> LogHandle {
             .with_span_list(false)
             .try_init()
     } else {
-        builder
-            .event_format(HumanFormat {
-                color: terminal && std::env::var_os("NO_COLOR").is_none(),
-            })
-            .try_init()
+        builder.event_format(HumanFormat { color }).try_init()
     };
     LogHandle {
         interactive: !json && terminal && std::io::stderr().is_terminal(),

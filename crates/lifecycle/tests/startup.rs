@@ -1,0 +1,201 @@
+//! Startup in Port against the emulator: the integration record, the default resources in
+//! stages with rollback, and the second start that leaves them alone.
+
+mod common;
+
+use common::*;
+use ocean_config::PortResources;
+use ocean_lifecycle::{Ocean, StartupError};
+use ocean_port_client::ResourcesOrigin;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_creates_the_integration_and_defaults_second_start_skips_them() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let outcome = h.ocean().start().await.expect("first start");
+    assert!(outcome.created && outcome.provisioned);
+    assert_eq!(outcome.origin, ResourcesOrigin::Default);
+
+    let integration = h
+        .emulator
+        .integration(INTEGRATION_ID)
+        .await
+        .unwrap()
+        .expect("integration created");
+    assert_eq!(integration["installationId"], json!(INTEGRATION_ID));
+    assert_eq!(integration["installationAppType"], json!(INTEGRATION_TYPE));
+    assert_eq!(integration["version"], json!(VERSION));
+    assert_eq!(integration["changelogDestination"], json!({}));
+    assert_eq!(integration["createPortResourcesOrigin"], json!("Default"));
+    assert_eq!(integration["actionsProcessingEnabled"], json!(false));
+    assert_eq!(integration["incrementalSyncEnabled"], json!(false));
+    assert_eq!(integration["arePortResourcesInitialized"], json!(true));
+    assert_eq!(integration["processingMode"], json!("dsp"));
+    // The default mapping went with the create call, in request form.
+    let config = &integration["config"];
+    assert_eq!(config["resources"].as_array().map(Vec::len), Some(2));
+    assert_eq!(config["resources"][1]["kind"], json!("service"));
+    assert_eq!(config["entityDeletionThreshold"], json!(0.9));
+
+    // Blueprints in stages: two bare creates, then two patches with relations, two full.
+    assert_eq!(h.count_requests("POST", "/v1/blueprints"), 2);
+    assert_eq!(h.count_requests("PATCH", "/v1/blueprints/team"), 2);
+    assert_eq!(h.count_requests("PATCH", "/v1/blueprints/service"), 2);
+    let service = h.emulator.blueprint("service").await.unwrap().unwrap();
+    assert_eq!(service["relations"]["team"]["target"], json!("team"));
+    let creates: Vec<_> = h
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/blueprints"))
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "GET", "GET", "POST", "POST", "PATCH", "PATCH", "PATCH", "PATCH"
+        ]
+    );
+    // Create, then the drift patch (a fresh record has no processingMode), then initialized.
+    assert_eq!(h.count_requests("POST", "/v1/integration"), 1);
+    assert_eq!(
+        h.count_requests("PATCH", &format!("/v1/integration/{INTEGRATION_ID}")),
+        2
+    );
+
+    // Second start: nothing created, nothing patched.
+    h.emulator.controls().clear_requests();
+    let outcome = h.ocean().start().await.expect("second start");
+    assert!(!outcome.created && !outcome.provisioned && !outcome.patched);
+    let writes: Vec<_> = h
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path != "/v1/auth/access_token")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "second start wrote {writes:?}");
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_blueprint_stage_rolls_back_and_fails_startup() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let mut blueprints = blueprints();
+    // Stage 2 (relations) points at a blueprint that does not exist: Port refuses the patch.
+    blueprints[1]["relations"]["ghost"] =
+        json!({"target": "ghost", "required": false, "many": false});
+    let resources = PortResources {
+        blueprints,
+        ..resources()
+    };
+    let ocean = Ocean::builder(
+        h.settings.clone(),
+        Arc::new(TestIntegration {
+            data: h.data.clone(),
+            page_size: 50,
+        }),
+    )
+    .port_client(h.client.clone())
+    .resources(resources)
+    .build()
+    .unwrap();
+    let error = ocean.start().await.expect_err("startup must fail");
+    match &error {
+        StartupError::Blueprints {
+            rolled_back,
+            errors,
+        } => {
+            let mut rolled_back = rolled_back.clone();
+            rolled_back.sort();
+            assert_eq!(rolled_back, ["service", "team"]);
+            assert!(errors.iter().any(|e| e.contains("ghost")), "{errors:?}");
+        }
+        other => panic!("expected a blueprint failure, got {other}"),
+    }
+    assert!(h.emulator.blueprint("team").await.unwrap().is_none());
+    assert!(h.emulator.blueprint("service").await.unwrap().is_none());
+    // The reference marks the integration initialized even after a rollback.
+    let integration = h
+        .emulator
+        .integration(INTEGRATION_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(integration["arePortResourcesInitialized"], json!(true));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_blueprints_skip_creation_and_an_empty_mapping_is_filled() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    h.emulator
+        .create_blueprint(json!({"identifier": "team", "title": "Team (mine)"}))
+        .await
+        .unwrap();
+    let outcome = h.ocean().start().await.expect("start");
+    assert!(outcome.created);
+    assert_eq!(h.count_requests("POST", "/v1/blueprints"), 0);
+    let team = h.emulator.blueprint("team").await.unwrap().unwrap();
+    assert_eq!(team["title"], json!("Team (mine)"));
+    assert!(h.emulator.blueprint("service").await.unwrap().is_none());
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mapping_is_pushed_when_port_has_none() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    // An integration someone created in Port without a mapping and without defaults.
+    h.client
+        .create_integration(&ocean_port_client::CreateIntegration {
+            changelog_destination: json!({}),
+            config: None,
+            actions_processing_enabled: false,
+            incremental_sync_enabled: false,
+            origin: ResourcesOrigin::Default,
+        })
+        .await
+        .unwrap();
+    let outcome = h.ocean().start().await.expect("start");
+    assert!(!outcome.created && outcome.provisioned);
+    assert_eq!(
+        h.count_requests("PATCH", &format!("/v1/integration/{INTEGRATION_ID}/config")),
+        1
+    );
+    let integration = h
+        .emulator
+        .integration(INTEGRATION_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        integration["config"]["resources"][0]["kind"],
+        Value::from("team")
+    );
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_startup_with_an_auth_error() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let mut settings = h.settings.clone();
+    settings.port.client_secret = "wrong".into();
+    let mut config = ocean_lifecycle::port_client_config(&settings);
+    config.retry = h.client.config().retry.clone();
+    let client = ocean_port_client::PortClient::new(config).unwrap();
+    let ocean = Ocean::builder(
+        settings,
+        Arc::new(TestIntegration {
+            data: h.data.clone(),
+            page_size: 50,
+        }),
+    )
+    .port_client(client)
+    .build()
+    .unwrap();
+    let error = ocean.start().await.expect_err("startup must fail");
+    assert!(matches!(error, StartupError::Auth(_)), "{error}");
+    assert!(!error.to_string().contains("wrong"));
+    h.emulator.shutdown().await.unwrap();
+}

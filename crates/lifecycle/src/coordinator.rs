@@ -168,7 +168,7 @@ impl Coordinator {
         if *self.closed.lock().unwrap_or_else(|e| e.into_inner()) {
             return None;
         }
-        if let Some(running) = current.take() {
+        if let Some(running) = current.as_mut() {
             if running.done.borrow().is_none() {
                 tracing::warn!(
                     trigger = trigger.as_str(),
@@ -176,7 +176,11 @@ impl Coordinator {
                 );
                 running.cancel.cancel(AbortReason::Superseded);
             }
-            let _ = running.task.await;
+            // Kept in `current` while waiting: if this call is dropped (shutdown), `shutdown`
+            // still finds the run and waits for its `aborted` report.
+            if !running.task.is_finished() {
+                let _ = (&mut running.task).await;
+            }
         }
         let id = uuid::Uuid::new_v4().to_string();
         let cancel = ResyncCancel::new();
@@ -222,7 +226,7 @@ impl Coordinator {
         let Some(mut running) = current.take() else {
             return;
         };
-        if running.done.borrow().is_some() {
+        if running.done.borrow().is_some() || running.task.is_finished() {
             return;
         }
         tracing::warn!("Shutting down: aborting the running resync");

@@ -389,3 +389,57 @@ async fn a_kind_the_integration_does_not_fetch_fails_the_resync() {
     assert_eq!(h.stored("service").await.len(), 100);
     h.emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_to_parse_expands_parents_and_misconfigured_fields_are_counted() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    // Each team lists the languages it uses; one service entity per (team, language).
+    h.data.set(
+        "team",
+        (0..12)
+            .map(|i| {
+                let mut t = team(i);
+                t["languages"] = json!(["rust", "go", "python"][..(i % 3) + 1]);
+                t
+            })
+            .collect(),
+    );
+    set_mapping(
+        &h,
+        json!({"resources": [
+            {"kind": "team", "selector": {"query": "true"}, "port": {
+                "itemsToParse": ".languages",
+                "entity": {"mappings": {
+                    "identifier": ".id + \"-\" + .item",
+                    "title": ".name",
+                    "blueprint": "\"service\"",
+                    "properties": {"language": ".item", "score": ".nope"}
+                }}}}
+        ]}),
+    )
+    .await;
+    let report = ocean.resync().await;
+    assert!(report.is_success(), "{}", report.outcome);
+    let kind = report.kind(0).unwrap();
+    // 12 parents fetched; 4 × (1 + 2 + 3) = 24 children mapped.
+    assert_eq!((kind.counts.fetched, kind.counts.mapped), (12, 24));
+    assert!(kind.counts.misconfigured > 0);
+    let rust_go = h
+        .emulator
+        .entity("service", "team-4-go")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rust_go.properties["language"], json!("go"));
+    assert_eq!(rust_go.properties["score"], serde_json::Value::Null);
+    assert!(
+        h.emulator
+            .entity("service", "team-3-go")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    h.emulator.shutdown().await.unwrap();
+}

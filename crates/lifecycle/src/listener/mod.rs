@@ -51,8 +51,8 @@ pub trait EventListener: Send + Sync {
     async fn run(&self, ctx: ListenerContext) -> ListenerExit;
 }
 
-/// Waits for shutdown and never resyncs (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`, or any listener with
-/// `should_resync: false`).
+/// Never resyncs (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`, or any listener with `should_resync: false`):
+/// waits for shutdown, except a ONCE listener, which is done at once.
 #[derive(Debug, Clone, Copy)]
 pub struct Idle(pub &'static str);
 

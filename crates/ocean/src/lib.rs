@@ -160,10 +160,13 @@ where
     };
     let once =
         prepared.settings.event_listener.listener_type() == ocean_config::EventListenerType::Once;
-    let log = logging::init(
-        &prepared.application,
-        ocean_lifecycle::Masker::new(prepared.settings.sensitive_values()),
-    );
+    let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
+    let log = logging::init(&prepared.application, masker.clone());
+    // The one-line reasons on stderr are masked like the logs.
+    let fail = move |message: String| {
+        eprintln!("error: {}", masker.mask(&message));
+        ExitCode::from(EXIT_FAILURE)
+    };
     for warning in prepared.settings.warnings() {
         tracing::warn!("{warning}");
     }
@@ -181,8 +184,7 @@ where
             Ok(integration) => integration,
             Err(error) => {
                 tracing::error!(%error, "The integration could not be built");
-                eprintln!("error: the integration could not be built: {error}");
-                return ExitCode::from(EXIT_FAILURE);
+                return fail(format!("the integration could not be built: {error}"));
             }
         };
         let ocean = match Ocean::builder(settings, Arc::new(integration))
@@ -192,8 +194,7 @@ where
             Ok(ocean) => ocean,
             Err(error) => {
                 tracing::error!(%error, "Ocean could not start");
-                eprintln!("error: {error}");
-                return ExitCode::from(EXIT_FAILURE);
+                return fail(error.to_string());
             }
         };
         let shutdown = CancellationToken::new();
@@ -213,8 +214,7 @@ where
             Ok(RunOutcome::Stopped) => ExitCode::SUCCESS,
             Err(error) => {
                 tracing::error!(%error, "Integration had a fatal error. Shutting down.");
-                eprintln!("error: {error}");
-                ExitCode::from(EXIT_FAILURE)
+                fail(error.to_string())
             }
         }
     });

@@ -128,7 +128,7 @@ pub enum ClientError {
         source: reqwest::Error,
     },
     /// PagerDuty answered with an error status (after retries, for 429 and 5xx).
-    #[error("PagerDuty answered {request} with {status} (attempt {attempts}): {body}")]
+    #[error("PagerDuty answered {request} with {status} (attempt {attempts}): {body}{}", status_hint(*status))]
     Status {
         /// The request.
         request: RequestLabel,
@@ -473,6 +473,17 @@ impl PagerDutyClient {
                 source,
             });
         }
+    }
+}
+
+/// What to do about an answer that retrying will not fix.
+fn status_hint(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => " (check the integration's `token`)",
+        StatusCode::FORBIDDEN => {
+            " (the token may not read this; a read-only key cannot create webhook subscriptions)"
+        }
+        _ => "",
     }
 }
 

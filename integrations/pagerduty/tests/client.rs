@@ -181,7 +181,8 @@ async fn client_errors_are_not_retried_and_never_show_the_token() {
     assert_eq!(
         text,
         "fetching PagerDuty services: PagerDuty answered GET /services?offset=0 with 401 \
-         Unauthorized (attempt 1): {\"error\":{\"message\":\"Authentication failed\",\"code\":2006}}"
+         Unauthorized (attempt 1): {\"error\":{\"message\":\"Authentication failed\",\"code\":2006}} \
+         (check the integration's `token`)"
     );
     assert!(!text.contains(TOKEN));
     let requests = server.received_requests().await.unwrap();

@@ -308,3 +308,24 @@ async fn on_call_failures_fail_the_services_kind() {
          Request (attempt 1): {\"error\":{\"message\":\"Invalid Input Provided\",\"code\":2001}}"
     );
 }
+
+#[tokio::test]
+async fn a_cancelled_fetch_stops_without_requesting_more_pages() {
+    use futures::StreamExt;
+    let server = pagerduty().await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let ctx = ocean::FetchContext::new("incidents", 0, json!({}), None, cancel.clone());
+    let mut pages = integration(&server).fetch(ctx);
+    let first = pages.next().await.unwrap().unwrap();
+    assert_eq!(first.len(), 2);
+    cancel.cancel();
+    assert!(pages.next().await.is_none());
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.url.path() == "/incidents")
+            .count(),
+        1
+    );
+}

@@ -443,3 +443,41 @@ async fn items_to_parse_expands_parents_and_misconfigured_fields_are_counted() {
     );
     h.emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fetcher_never_runs_far_ahead_of_the_upserts() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    h.data.set("service", (0..4000).map(service).collect());
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    // Slow Port down so that fetching (instant here) would race ahead without backpressure.
+    h.emulator
+        .controls()
+        .set_latency(std::time::Duration::from_millis(3));
+    let handle = ocean.trigger_resync().await.expect("started");
+    let progress = handle.progress().clone();
+    let watch = tokio::spawn(async move {
+        let mut worst = 0u64;
+        loop {
+            for kind in progress.kinds() {
+                let s = kind.snapshot();
+                worst = worst.max(s.fetched - (s.upserted + s.unchanged + s.failed).min(s.fetched));
+                if kind.kind == "service" && s.finished {
+                    return worst;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    });
+    let report = handle.wait().await;
+    let worst = watch.await.unwrap();
+    assert!(report.is_success(), "{}", report.outcome);
+    assert_eq!(report.kind(1).unwrap().counts.upserted, 4000);
+    // Pages of 50: at most map_workers (2) + load_concurrency (8) chunks in the pipeline, plus
+    // the page being counted and the one being split.
+    assert!(
+        worst <= 12 * 50,
+        "the fetcher ran {worst} items ahead of the upserts"
+    );
+    h.emulator.shutdown().await.unwrap();
+}

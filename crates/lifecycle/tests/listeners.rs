@@ -139,3 +139,34 @@ async fn shutdown_during_a_resync_aborts_it_and_deletes_nothing() {
     assert_eq!(h.stored("service").await, ids("svc", 0..100));
     h.emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_polling_resync_is_reported_and_polling_goes_on() {
+    let h = Harness::new(json!({"type": "POLLING", "interval": 1, "resync_on_start": true})).await;
+    h.data.set("service", (0..120).map(service).collect());
+    h.data.fail("service");
+    let ocean = Arc::new(h.ocean());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let ocean = ocean.clone();
+        let shutdown = shutdown.clone();
+        async move { ocean.run(shutdown).await }
+    });
+    eventually("the startup resync to fail", || async {
+        h.states().await.len() == 2
+    })
+    .await;
+    assert_eq!(h.states().await, ["running", "failed"]);
+
+    h.data.failing.lock().unwrap().clear();
+    assert!(h.emulator.request_resync(INTEGRATION_ID).await.unwrap());
+    eventually("the requested resync to complete", || async {
+        h.states().await.len() == 4
+    })
+    .await;
+    assert_eq!(h.states().await, ["running", "failed", "running", "completed"]);
+    assert_eq!(h.stored("service").await, ids("svc", 0..120));
+    shutdown.cancel();
+    running.await.unwrap().expect("runs");
+    h.emulator.shutdown().await.unwrap();
+}

@@ -164,7 +164,10 @@ async fn a_failed_polling_resync_is_reported_and_polling_goes_on() {
         h.states().await.len() == 4
     })
     .await;
-    assert_eq!(h.states().await, ["running", "failed", "running", "completed"]);
+    assert_eq!(
+        h.states().await,
+        ["running", "failed", "running", "completed"]
+    );
     assert_eq!(h.stored("service").await, ids("svc", 0..120));
     shutdown.cancel();
     running.await.unwrap().expect("runs");

@@ -2,7 +2,7 @@
 //!
 //! - the contract: [`Integration`], [`FetchContext`], [`FetchError`], [`PageStream`], [`Page`],
 //!   [`BoxError`], [`StartContext`], and the webhook types;
-//! - [`async_trait`] for the trait's async hooks;
+//! - [`async_trait`](macro@async_trait) for the trait's async hooks;
 //! - serde's [`Deserialize`] for the typed configuration, [`json!`] and [`Value`] for items;
 //! - stream helpers: [`try_stream!`] (write a fetcher as a loop with `?` and `yield page`),
 //!   [`stream`], [`StreamExt`], [`TryStreamExt`], [`BoxStream`].

@@ -45,6 +45,8 @@ pub struct BenchOptions {
     pub records: Vec<u64>,
     /// Also run `cargo bench` for the mapping and emulator benches that exist.
     pub micro: bool,
+    /// Benchmark this `ocean-fake` executable (e.g. the static build) instead of a release build.
+    pub binary: Option<PathBuf>,
 }
 
 /// The figures of one end-to-end run.
@@ -75,10 +77,18 @@ pub fn mapped_records(n: u64) -> u64 {
 
 /// Runs the benchmark.
 pub fn bench(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
-    println!("Building the Port emulator and ocean-fake (release)…");
-    let built = cargo::build(ws, &Build::release(&["port-emulator", "ocean-fake"]))?;
+    let packages: &[&str] = match options.binary {
+        Some(_) => &["port-emulator"],
+        None => &["port-emulator", "ocean-fake"],
+    };
+    println!("Building {} (release)…", packages.join(" and "));
+    let built = cargo::build(ws, &Build::release(packages))?;
     let emulator = built.executable("port-emulator")?;
-    let binary = built.executable("ocean-fake")?;
+    let binary = match &options.binary {
+        Some(binary) => binary.clone(),
+        None => built.executable("ocean-fake")?,
+    };
+    println!("Integration binary: {}", ws.display(&binary));
     let scratch = ws.scratch("bench")?;
     let resources = write_bench_resources(ws, &scratch.join("resources"))?;
     let mut runs = Vec::new();

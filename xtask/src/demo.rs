@@ -86,6 +86,8 @@ pub fn run_demo(
     );
     let mut env = emulator.ocean_env();
     env.extend(run::once_env(&identifier)?);
+    // Readable lines on the terminal (the default picks JSON when output is not a terminal).
+    env.push(("APPLICATION__LOG_FORMAT".into(), "human".into()));
     env.extend(options.env.iter().cloned());
     let log = scratch.join(format!("{}.log", Workspace::package(&options.integration)));
     let measurement = run::run(&RunSpec {

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -52,6 +53,7 @@ impl Emulator {
             .args(["--client-secret", &client_secret])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
             .spawn()

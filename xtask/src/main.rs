@@ -45,6 +45,9 @@ enum Task {
         /// Only the end-to-end runs, not `cargo bench` of the mapping and emulator crates.
         #[arg(long)]
         e2e_only: bool,
+        /// Benchmark this ocean-fake executable (e.g. the static one) instead of a release build.
+        #[arg(long)]
+        binary: Option<PathBuf>,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -145,12 +148,18 @@ fn run(task: Task) -> Result<()> {
                 },
             )?;
         }
-        Task::Bench { records, e2e_only } => {
+        Task::Bench {
+            records,
+            e2e_only,
+            binary,
+        } => {
+            let binary = binary.map(std::path::absolute).transpose()?;
             bench::bench(
                 &ws,
                 &BenchOptions {
                     records,
                     micro: !e2e_only,
+                    binary,
                 },
             )?;
         }

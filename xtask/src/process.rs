@@ -1,6 +1,8 @@
 //! Child processes that never outlive the xtask: the emulator and the integration are stopped
 //! when a task ends, fails, or is interrupted (Ctrl-C, `kill`).
 //!
+//! Children run in their own process group, so a Ctrl-C at the terminal reaches only the xtask,
+//! which passes exactly one SIGINT on (a second one makes Ocean exit without cleaning up).
 //! Every child is registered while it runs; the interrupt handler (installed once by `main`)
 //! sends each registered child SIGINT — both programs shut down gracefully on it — waits
 //! briefly, kills what is left and exits with status 130. A task that wants to wait for Ctrl-C
@@ -72,7 +74,8 @@ fn signal(pid: u32, signal: Signal) {
     }
 }
 
-/// A child process stopped (SIGINT, then SIGKILL after a grace period) when dropped.
+/// A child process stopped (SIGINT, then SIGKILL after a grace period) when dropped. Spawn it
+/// with `CommandExt::process_group(0)` so that the terminal's Ctrl-C does not reach it twice.
 #[derive(Debug)]
 pub struct Managed {
     child: Option<Child>,

@@ -10,6 +10,7 @@
 //! Ctrl-C); `--once` runs one resync and exits.
 
 use anyhow::{Result, bail};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -71,7 +72,10 @@ pub fn run(ws: &Workspace, integration: &str, once: bool) -> Result<()> {
     let binary = built.executable(&package)?;
 
     let mut command = Command::new(&binary);
-    command.current_dir(&dir).stdin(Stdio::null());
+    command
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .process_group(0);
     if once {
         command.env("OCEAN__EVENT_LISTENER__TYPE", "ONCE");
     }

@@ -11,7 +11,7 @@ use crate::catalog;
 use crate::config::FakeConfig;
 use crate::items::make_item;
 use futures::StreamExt;
-use ocean_lifecycle::{FetchContext, FetchError, Integration, Page, PageStream};
+use ocean::{FetchContext, FetchError, Integration, Page, PageStream};
 use serde_json::Value;
 
 /// The kinds the fake integration serves, in the order its default mapping lists them.

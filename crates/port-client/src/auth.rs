@@ -122,9 +122,12 @@ impl Inner {
                 "clientId": self.config.client_id.expose(),
                 "clientSecret": self.config.client_secret.expose(),
             });
+            // Wrong credentials are an answer, not a hiccup: Python Ocean retries a 401 here for
+            // about seven minutes before failing; Ocean fails at once and says why.
             let call = Call::new(Method::POST, self.api(&["auth", "access_token"]))
                 .without_auth()
                 .retryable()
+                .final_statuses(&[401, 403])
                 .body(Bytes::from(body.to_string()));
             let fetched_at = Instant::now();
             let reply = self.execute(&call).await?.success()?;

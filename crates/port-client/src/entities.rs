@@ -376,8 +376,13 @@ impl PortClient {
         }
         let inner = &self.inner;
         let size = bulk_chunk_size(entities, &inner.config.bulk_limits);
-        let outcomes: Vec<UpsertOutcome> = futures::stream::iter(entities.chunks(size))
+        // The chunk futures are built before they are streamed: a closure over borrowed chunks
+        // inside the stream combinator would make this future impossible to prove `Send`.
+        let chunks: Vec<_> = entities
+            .chunks(size)
             .map(|chunk| self.upsert_chunk(blueprint, chunk, options))
+            .collect();
+        let outcomes: Vec<UpsertOutcome> = futures::stream::iter(chunks)
             .buffered(inner.config.bulk_upsert_concurrency.max(1))
             .collect::<Vec<_>>()
             .await

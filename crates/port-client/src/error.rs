@@ -57,8 +57,10 @@ pub enum PortError {
         body: String,
     },
 
-    /// No access token could be obtained with the configured client id and secret.
-    #[error("could not get an access token from Port: {0}")]
+    /// No access token could be obtained with the configured client id and secret (a 401/403
+    /// from the token endpoint means Port refused them: check `OCEAN__PORT__CLIENT_ID` and
+    /// `OCEAN__PORT__CLIENT_SECRET`).
+    #[error("could not get an access token from Port (check the client id and secret): {0}")]
     Auth(#[source] Box<PortError>),
 
     /// Port did not provision the integration's default configuration in time (`port-api.md`

@@ -39,6 +39,7 @@ pub(crate) struct Call {
     feature: Option<UserAgentFeature>,
     retry: bool,
     auth: bool,
+    final_statuses: &'static [u16],
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -62,8 +63,16 @@ impl Call {
             feature: None,
             retry,
             auth: true,
+            final_statuses: &[],
             headers: Vec::new(),
         }
+    }
+
+    /// Statuses that are answers, not hiccups: never retried even when the policy would retry
+    /// them (the token request's 401/403 means the credentials are wrong).
+    pub(crate) fn final_statuses(mut self, statuses: &'static [u16]) -> Self {
+        self.final_statuses = statuses;
+        self
     }
 
     /// Marks a POST as safe to retry (token, upserts, bulk delete, searches).
@@ -204,7 +213,8 @@ impl Inner {
                     self.counters.response(status);
                     let again = call.retry
                         && retries < policy.max_retries
-                        && policy.is_retryable_status(status);
+                        && policy.is_retryable_status(status)
+                        && !call.final_statuses.contains(&status);
                     if !again {
                         if !reply.is_success() {
                             tracing::debug!(

@@ -148,7 +148,7 @@ async fn a_401_on_a_patch_is_an_error_without_refresh() {
 }
 
 #[tokio::test]
-async fn bad_credentials_use_the_retry_budget_and_never_print_secrets() {
+async fn bad_credentials_fail_at_once_and_never_print_secrets() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/auth/access_token"))
@@ -162,8 +162,12 @@ async fn bad_credentials_use_the_retry_budget_and_never_print_secrets() {
     let err = client.get_integration().await.unwrap_err();
     assert!(matches!(err, PortError::Auth(_)), "{err:?}");
     assert_eq!(err.status(), Some(401));
-    // The first try and three retries, no refresh loop.
-    assert_eq!(received_on(&server, "/v1/auth/access_token").await.len(), 4);
+    // Refused credentials are final: one request, no retries, no refresh loop.
+    assert_eq!(received_on(&server, "/v1/auth/access_token").await.len(), 1);
+    assert!(
+        err.to_string().contains("check the client id and secret"),
+        "{err}"
+    );
     let shown = format!("{err} / {err:?} / {client:?} / {:?}", client.config());
     assert!(shown.contains("/auth/access_token"), "{shown}");
     for secret in [CLIENT_ID, CLIENT_SECRET] {

@@ -538,3 +538,16 @@ async fn search_appends_datasource_rules_and_include_params() {
         ]
     );
 }
+
+/// The lifecycle spawns upserts on the multi-threaded runtime: their futures must be `Send`.
+#[test]
+fn upsert_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let client = PortClient::new(config_for("http://127.0.0.1:9")).expect("client builds");
+    let options = UpsertOptions::default();
+    let entities: Vec<Entity> = Vec::new();
+    let all = client.upsert_entities(&entities, &options);
+    assert_send(&all);
+    let bulk = client.upsert_entities_bulk("svc", &entities, &options);
+    assert_send(&bulk);
+}

@@ -1,10 +1,11 @@
-//! The process-level `APPLICATION__*` settings: log level and format, log shipping, HTTP port.
+//! The process-level `APPLICATION__*` settings: log level and format, log shipping, HTTP address.
 //!
 //! They are separate from the `OCEAN__` settings because the CLI sets them too: the environment
 //! (then `.env`) wins over a CLI flag, and the flag over the default — the reference's order. No
 //! `config.yaml`, no JSON values, nothing secret.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use serde::Serialize;
@@ -25,6 +26,9 @@ pub struct ApplicationSettings {
     pub enable_http_logging: bool,
     /// `APPLICATION__PORT`: HTTP listen port (default `8000`).
     pub port: u16,
+    /// `APPLICATION__HOST`: the address the HTTP server binds (default `0.0.0.0`, every
+    /// interface, as Python Ocean; `127.0.0.1` keeps it local).
+    pub host: IpAddr,
 }
 
 impl Default for ApplicationSettings {
@@ -34,6 +38,7 @@ impl Default for ApplicationSettings {
             log_format: LogFormat::Auto,
             enable_http_logging: true,
             port: 8000,
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         }
     }
 }
@@ -117,6 +122,16 @@ impl ApplicationSettings {
                 Err(_) => bad("port", source, "expected a TCP port number (0-65535)"),
             }
         }
+        if let Some((value, source)) = lookup("APPLICATION__HOST") {
+            match value.trim().parse() {
+                Ok(host) => settings.host = host,
+                Err(_) => bad(
+                    "host",
+                    source,
+                    "expected an IP address such as 0.0.0.0 (every interface) or 127.0.0.1",
+                ),
+            }
+        }
         if problems.is_empty() {
             Ok(settings)
         } else {
@@ -127,8 +142,8 @@ impl ApplicationSettings {
     /// A YAML-like rendering, for `ocean config`.
     pub fn render(&self) -> String {
         format!(
-            "log_level: {}\nlog_format: {}\nenable_http_logging: {}\nport: {}\n",
-            self.log_level, self.log_format, self.enable_http_logging, self.port
+            "log_level: {}\nlog_format: {}\nenable_http_logging: {}\nport: {}\nhost: {}\n",
+            self.log_level, self.log_format, self.enable_http_logging, self.port, self.host
         )
     }
 }
@@ -163,13 +178,14 @@ mod tests {
             (LogLevel::Debug, 9000)
         );
         let dotenv = DotEnv::parse(
-            "APPLICATION__PORT=7000\nAPPLICATION__ENABLE_HTTP_LOGGING=false\n",
+            "APPLICATION__PORT=7000\nAPPLICATION__ENABLE_HTTP_LOGGING=false\nAPPLICATION__HOST=::1\n",
             &BTreeMap::new(),
         );
         let with_env = ApplicationSettings::resolve(
             &env(&[
                 ("application__log_level", "warning"),
                 ("APPLICATION__LOG_FORMAT", "JSON"),
+                ("APPLICATION__HOST", " 127.0.0.1 "),
             ]),
             Some((Path::new(".env"), &dotenv)),
             flags,
@@ -182,7 +198,20 @@ mod tests {
                 log_format: LogFormat::Json,
                 enable_http_logging: false,
                 port: 7000,
+                host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             }
+        );
+        let from_dotenv = ApplicationSettings::resolve(
+            &env(&[]),
+            Some((Path::new(".env"), &dotenv)),
+            ApplicationFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(from_dotenv.host, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            ApplicationSettings::default().host.to_string(),
+            "0.0.0.0",
+            "every interface by default, as Python Ocean"
         );
     }
 
@@ -193,6 +222,7 @@ mod tests {
             &env(&[
                 ("APPLICATION__LOG_LEVEL", "LOUD"),
                 ("APPLICATION__LOG_FORMAT", "pretty"),
+                ("APPLICATION__HOST", "localhost:80"),
             ]),
             Some((Path::new("/srv/.env"), &dotenv)),
             ApplicationFlags::default(),
@@ -203,7 +233,8 @@ mod tests {
             "invalid configuration:\n\
              - APPLICATION__LOG_LEVEL=\"LOUD\" (environment): expected one of ERROR, WARNING, INFO, DEBUG, CRITICAL\n\
              - APPLICATION__LOG_FORMAT=\"pretty\" (environment): expected one of auto, human, json\n\
-             - APPLICATION__PORT=\"http\" (/srv/.env line 1): expected a TCP port number (0-65535)"
+             - APPLICATION__PORT=\"http\" (/srv/.env line 1): expected a TCP port number (0-65535)\n\
+             - APPLICATION__HOST=\"localhost:80\" (environment): expected an IP address such as 0.0.0.0 (every interface) or 127.0.0.1"
         );
     }
 }

@@ -156,6 +156,7 @@ pub const LISTENER_FIELDS: &[(&str, &str)] = &[
     ("kafka_security_enabled", "KAFKA"),
     ("consumer_poll_timeout", "KAFKA"),
     ("app_host", "WEBHOOK"),
+    ("resync_token", "WEBHOOK"),
 ];
 
 /// Looks a setting up by dotted key.
@@ -256,6 +257,7 @@ settings! {
     "event_listener.kafka_security_enabled": SettingKind::Bool, "true", false, false, "KAFKA: fetch credentials from Port and use SASL.";
     "event_listener.consumer_poll_timeout": int("seconds"), "1", false, false, "KAFKA: seconds one poll waits for messages.";
     "event_listener.app_host": SettingKind::Url, "required for WEBHOOK", false, true, "WEBHOOK: public URL Port calls (`<app_host>/resync`).";
+    "event_listener.resync_token": SettingKind::Secret, "null", true, true, "WEBHOOK: a token that also authorises `POST /resync` (`Authorization: Bearer …`); Port's own calls are verified by their signature.";
     "initialize_port_resources": SettingKind::Bool, "true", false, false, "Create the default blueprints, mapping, actions, scorecards and pages on first start.";
     "create_port_resources_origin": SettingKind::Enum(&["Empty", "Ocean", "Default", "Port"]), "null", true, false, "Who provisions the default resources.";
     "scheduled_resync_interval": int("minutes"), "null", true, false, "Minutes between scheduled full resyncs; unset disables them.";

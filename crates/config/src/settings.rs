@@ -307,6 +307,7 @@ impl Settings {
         ];
         if let EventListener::Webhook(w) = &self.event_listener.listener {
             values.push(w.app_host.expose());
+            values.extend(w.resync_token.as_ref().map(Secret::expose));
         }
         let redis = &self.live_events.redis;
         values.extend(redis.password.as_ref().map(Secret::expose));
@@ -440,6 +441,11 @@ pub struct WebhookSettings {
     /// `<app_host>/resync`. Sensitive, as in the reference.
     #[serde(serialize_with = "redact")]
     pub app_host: Secret,
+    /// A token that authorises `POST /resync` as `Authorization: Bearer <token>`, for callers
+    /// other than Port (Port's own requests are verified by their signature). Not in Python
+    /// Ocean, whose `/resync` has no authentication.
+    #[serde(serialize_with = "redact_option")]
+    pub resync_token: Option<Secret>,
 }
 
 impl EventListenerSettings {
@@ -839,6 +845,7 @@ mod tests {
         let webhook =
             EventListenerSettings::with_defaults(EventListener::Webhook(WebhookSettings {
                 app_host: Secret::new("https://example.com"),
+                resync_token: None,
             }));
         assert_eq!(
             webhook.changelog_destination(),

@@ -654,8 +654,13 @@ impl Build<'_> {
                         " when event_listener.type is WEBHOOK",
                     );
                 }
+                let resync_token = self
+                    .get::<Option<Secret>>(figment, "event_listener.resync_token")
+                    .flatten()
+                    .filter(|t| !t.expose().trim().is_empty());
                 EventListener::Webhook(WebhookSettings {
                     app_host: Secret::new(app_host.unwrap_or_default()),
+                    resync_token,
                 })
             }
             EventListenerType::Once => EventListener::Once,

@@ -159,7 +159,19 @@ impl IntegrationConfig {
                 }
             }
         }
-        serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+        let mut value = Value::Object(map);
+        // Values that arrive as text (environment variables, `.env`) for a setting the spec does
+        // not declare stay strings; when the integration's struct wants a number, a boolean or a
+        // list there, the text is read as one (`"3000"` → 3000) and deserialisation is retried.
+        let mut attempts = 0;
+        let result = loop {
+            match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(parsed) => break Ok(parsed),
+                Err(e) if attempts < 64 && coerce_text_at(&mut value, e.path()) => attempts += 1,
+                Err(e) => break Err(e),
+            }
+        };
+        result.map_err(|e| {
             let path = e.path().to_string();
             let mut message = e.inner().to_string();
             for secret in self.sensitive_texts() {
@@ -172,6 +184,40 @@ impl IntegrationConfig {
             }
         })
     }
+}
+
+/// Replaces the string at `path` with the number, boolean, array or object it spells (JSON text);
+/// `false` when there is no string there or it spells none of them (so the original error stands).
+fn coerce_text_at(root: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let mut node = root;
+    for segment in path.iter() {
+        node = match (segment, node) {
+            (Segment::Map { key }, Value::Object(map)) => match map.get_mut(key.as_str()) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Seq { index }, Value::Array(items)) => match items.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    let Value::String(text) = node else {
+        return false;
+    };
+    let trimmed = text.trim();
+    let parsed = match trimmed.to_ascii_lowercase().as_str() {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => match serde_json::from_str::<Value>(trimmed) {
+            Ok(value @ (Value::Number(_) | Value::Array(_) | Value::Object(_))) => value,
+            _ => return false,
+        },
+    };
+    *node = parsed;
+    true
 }
 
 impl fmt::Debug for IntegrationConfig {

@@ -205,3 +205,49 @@ fn typed_deserialisation_errors_name_the_field() {
         "integration.config does not fit the integration's settings type integration_config::typed_deserialisation_errors_name_the_field::Strict: missing field `missing_field`"
     );
 }
+
+#[test]
+fn text_from_the_environment_fills_typed_numbers_and_booleans_without_a_spec() {
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Fake {
+        item_count: u64,
+        ratio: f64,
+        verbose: bool,
+        name: String,
+        tags: Vec<u32>,
+    }
+    let s = with_credentials()
+        .env("OCEAN__INTEGRATION__CONFIG__ITEM_COUNT", "3000")
+        .env("OCEAN__INTEGRATION__CONFIG__RATIO", "0.5")
+        .env("OCEAN__INTEGRATION__CONFIG__VERBOSE", "True")
+        .env("OCEAN__INTEGRATION__CONFIG__NAME", "1234")
+        .env("OCEAN__INTEGRATION__CONFIG__TAGS", "[1, 2]")
+        .ok();
+    let parsed: Fake = s.integration_config().unwrap();
+    assert_eq!(
+        parsed,
+        Fake {
+            item_count: 3000,
+            ratio: 0.5,
+            verbose: true,
+            // A string field keeps text that looks like a number.
+            name: "1234".into(),
+            tags: vec![1, 2],
+        }
+    );
+}
+
+#[test]
+fn text_that_spells_no_number_still_names_the_field() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Fake {
+        item_count: u64,
+    }
+    let s = with_credentials()
+        .env("OCEAN__INTEGRATION__CONFIG__ITEM_COUNT", "lots")
+        .ok();
+    let err = s.integration_config::<Fake>().unwrap_err().to_string();
+    assert!(err.contains("item_count"), "{err}");
+    assert!(err.contains("lots"), "{err}");
+}

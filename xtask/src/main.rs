@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use xtask::Workspace;
 use xtask::bench::{self, BenchOptions};
 use xtask::demo::{self, DemoOptions};
-use xtask::static_build::{self, StaticOptions};
+use xtask::static_build::{self, StaticOptions, TargetChoice};
 use xtask::{docker, layout, measure, process, run_local};
 
 /// Ocean's developer tasks.
@@ -69,6 +69,9 @@ enum Task {
         /// Also copy the binary into this folder.
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Target: auto (musl, else a crt-static glibc build with a warning), musl or gnu.
+        #[arg(long, value_enum, default_value = "auto")]
+        target: TargetChoice,
     },
     /// Build the static binary and prove it: linkage, no OpenSSL, size, a demo resync (`make test`).
     StaticCheck {
@@ -78,6 +81,9 @@ enum Task {
         /// Cargo profile (see `static`).
         #[arg(long, default_value = "static")]
         profile: String,
+        /// Target (see `static`).
+        #[arg(long, value_enum, default_value = "auto")]
+        target: TargetChoice,
     },
     /// Build an integration's container image with Docker (`make image`).
     Image {
@@ -167,6 +173,7 @@ fn run(task: Task) -> Result<()> {
             integration,
             profile,
             out_dir,
+            target,
         } => {
             static_build::build_static(
                 &ws,
@@ -174,12 +181,14 @@ fn run(task: Task) -> Result<()> {
                     integration,
                     profile,
                     out_dir,
+                    target,
                 },
             )?;
         }
         Task::StaticCheck {
             integration,
             profile,
+            target,
         } => {
             static_build::static_check(
                 &ws,
@@ -187,6 +196,7 @@ fn run(task: Task) -> Result<()> {
                     integration,
                     profile,
                     out_dir: None,
+                    target,
                 },
             )?;
         }

@@ -28,8 +28,9 @@ pub struct RunSpec {
     pub echo: bool,
 }
 
-/// The environment every run gets: one resync then exit, the HTTP server on a free port of
-/// 127.0.0.1, and the integration identifier.
+/// The environment every run gets: one resync then exit, the integration identifier, and its
+/// HTTP server on a free port of 127.0.0.1 (never the network, never colliding with another run
+/// or with port 8000).
 pub fn once_env(identifier: &str) -> Result<Vec<(String, String)>> {
     Ok(vec![
         ("OCEAN__EVENT_LISTENER__TYPE".into(), "ONCE".into()),

@@ -90,6 +90,11 @@ pub fn run(ws: &Workspace, integration: &str, once: bool) -> Result<()> {
         )?;
         print_emulator(&emulator, &scratch.join("port-emulator.log"), ws);
         command.envs(emulator.ocean_env());
+        // Nothing was configured, so nothing is exposed: the integration's HTTP server listens
+        // on 127.0.0.1 unless the user chose otherwise.
+        if std::env::var_os("APPLICATION__HOST").is_none() {
+            command.env("APPLICATION__HOST", "127.0.0.1");
+        }
         Some(emulator)
     };
     println!(

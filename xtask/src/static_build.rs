@@ -23,6 +23,18 @@ pub const GNU: &str = "x86_64-unknown-linux-gnu";
 /// The size budget of a stripped integration binary.
 pub const SIZE_BUDGET: u64 = 15 * 1024 * 1024;
 
+/// Which target to build for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TargetChoice {
+    /// musl when it can be built here, else glibc with `crt-static` (with a warning).
+    #[default]
+    Auto,
+    /// `x86_64-unknown-linux-musl`, installing the target if needed; an error when impossible.
+    Musl,
+    /// `x86_64-unknown-linux-gnu` with `crt-static`.
+    Gnu,
+}
+
 /// What to build.
 #[derive(Debug, Clone)]
 pub struct StaticOptions {
@@ -32,6 +44,8 @@ pub struct StaticOptions {
     pub profile: String,
     /// Copy the binary there too.
     pub out_dir: Option<PathBuf>,
+    /// The target.
+    pub target: TargetChoice,
 }
 
 /// A built static binary.
@@ -61,7 +75,16 @@ pub fn build_static(ws: &Workspace, options: &StaticOptions) -> Result<StaticBin
             options.integration
         );
     }
-    let target = choose_target();
+    let target = match options.target {
+        TargetChoice::Auto => choose_target(),
+        TargetChoice::Gnu => GNU,
+        TargetChoice::Musl => {
+            if choose_target() != MUSL {
+                bail!("the {MUSL} target cannot be built here (see the warning above)");
+            }
+            MUSL
+        }
+    };
     let mut build = Build {
         packages: vec![package.clone()],
         profile: options.profile.clone(),
@@ -179,12 +202,18 @@ pub fn static_check(ws: &Workspace, options: &StaticOptions) -> Result<StaticBin
         None => println!("(no `ldd` command)"),
     }
     let package = Workspace::package(&options.integration);
+    let mut tls_clean = true;
     for forbidden in ["openssl-sys", "native-tls"] {
-        if depends_on(ws, &package, binary.target, forbidden)? {
-            problems.push(format!("{package} depends on {forbidden} (rustls only)"));
+        if let Some(path) = dependency_path(ws, &package, binary.target, forbidden)? {
+            tls_clean = false;
+            problems.push(format!(
+                "{package} depends on {forbidden} (TLS must be rustls only):\n{path}"
+            ));
         }
     }
-    println!("dependencies: no openssl-sys, no native-tls");
+    if tls_clean {
+        println!("dependencies: no openssl-sys, no native-tls");
+    }
     if binary.size > SIZE_BUDGET {
         problems.push(format!(
             "{:.1} MiB is over the {} MiB budget",
@@ -224,8 +253,14 @@ pub fn static_check(ws: &Workspace, options: &StaticOptions) -> Result<StaticBin
     Ok(binary)
 }
 
-/// Whether `package`'s normal dependencies for `target` include `dependency`.
-fn depends_on(ws: &Workspace, package: &str, target: &str, dependency: &str) -> Result<bool> {
+/// How `package`'s normal dependencies for `target` reach `dependency` (`cargo tree -i`), if
+/// they do.
+fn dependency_path(
+    ws: &Workspace,
+    package: &str,
+    target: &str,
+    dependency: &str,
+) -> Result<Option<String>> {
     let out = cargo::cargo()
         .current_dir(ws.root())
         .args([
@@ -235,10 +270,11 @@ fn depends_on(ws: &Workspace, package: &str, target: &str, dependency: &str) -> 
         .context("running cargo tree")?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
-        return Ok(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+        let tree = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        return Ok((!tree.is_empty()).then_some(tree));
     }
     if stderr.contains("did not match any packages") || stderr.contains("nothing to print") {
-        return Ok(false);
+        return Ok(None);
     }
     bail!("cargo tree -i {dependency} failed: {stderr}")
 }

@@ -63,5 +63,6 @@ image:
 check-integrations:
 	$(CARGO) xtask check-integrations
 
+# Interactive by default; NAME=my-system skips the prompts, ARGS adds flags (`ocean new --help`).
 new:
-	@echo "the integration template arrives with issue 7"
+	$(CARGO) run -q -p ocean-cli -- new $(if $(NAME),$(NAME) --no-interactive) $(ARGS)

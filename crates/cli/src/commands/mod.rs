@@ -1,6 +1,7 @@
 //! The subcommands of `ocean`, one module each (`cli()` declares, `exec()` runs).
 
 pub mod map;
+pub mod new;
 
 use clap::{ArgMatches, Command};
 use std::process::ExitCode;
@@ -13,12 +14,14 @@ pub fn cli() -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(map::cli())
+        .subcommand(new::cli())
 }
 
 /// Runs the subcommand `name`.
 pub fn exec(name: &str, args: &ArgMatches) -> anyhow::Result<ExitCode> {
     match name {
         "map" => map::exec(args),
+        "new" => new::exec(args),
         other => anyhow::bail!("unknown command {other}"),
     }
 }

@@ -101,6 +101,28 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A generated `Cargo.toml`, parsed: the package name, its features, and the names of its
+/// dependencies and dev-dependencies.
+fn manifest(dir: &Path) -> (String, Vec<String>, Vec<String>, Vec<String>) {
+    let path = dir.join("Cargo.toml");
+    let manifest: toml::Table =
+        toml::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let keys = |table: &str| -> Vec<String> {
+        manifest
+            .get(table)
+            .and_then(toml::Value::as_table)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let name = manifest["package"]["name"].as_str().unwrap().to_owned();
+    (
+        name,
+        keys("features"),
+        keys("dependencies"),
+        keys("dev-dependencies"),
+    )
+}
+
 /// What every generated integration holds, webhook processor aside.
 const COMMON_FILES: [&str; 17] = [
     ".gitignore",
@@ -173,13 +195,15 @@ fn flags_generate_a_complete_integration_in_the_workspace_around_the_current_dir
     assert_eq!(files(&dir), expected);
     assert_fully_rendered(&dir);
 
-    let manifest = read(&dir.join("Cargo.toml"));
+    let (name, features, dependencies, _) = manifest(&dir);
+    assert_eq!(name, "ocean-acme-tickets");
+    assert_eq!(features, ["default", "kafka"]);
     assert!(
-        manifest.contains("name = \"ocean-acme-tickets\"\n"),
-        "{manifest}"
+        dependencies.contains(&"hmac".to_owned()),
+        "{dependencies:?}"
     );
-    assert!(manifest.contains("description = \"Tickets and policies from Acme\"\n"));
-    assert!(manifest.contains("hmac.workspace = true"), "{manifest}");
+    let cargo_toml = read(&dir.join("Cargo.toml"));
+    assert!(cargo_toml.contains("description = \"Tickets and policies from Acme\"\n"));
     let spec = read(&dir.join(".port/spec.yaml"));
     assert!(spec.contains("title: Acme Tickets\n") && spec.contains("      - kind: policy\n"));
     assert!(spec.contains("  - name: webhookSecret\n"), "{spec}");
@@ -239,6 +263,14 @@ fn defaults_fill_what_flags_leave_out_and_a_member_outside_the_globs_is_added() 
     assert!(spec.starts_with("# What Port shows"), "{spec}");
     assert!(spec.contains("title: Billing\ndescription: Billing integration for Port\n"));
     assert!(spec.contains("      - kind: project\n") && !spec.contains("webhook"));
+    let (name, _, dependencies, dev_dependencies) = manifest(&dir);
+    assert_eq!(name, "ocean-billing");
+    assert!(
+        !dependencies
+            .iter()
+            .any(|d| ["hmac", "sha2", "hex"].contains(&d.as_str()))
+    );
+    assert!(!dev_dependencies.contains(&"tokio-util".to_owned()));
     for file in [
         "Cargo.toml",
         "src/lib.rs",

@@ -171,12 +171,8 @@ fn rerun_with_author(workspace: &Path, answers: &Answers) -> anyhow::Result<Exit
         .env("CARGO_NAME", "ocean")
         .status()
         .with_context(|| format!("running {}", exe.display()))?;
-    Ok(
-        match status.code().and_then(|code| u8::try_from(code).ok()) {
-            Some(code) => ExitCode::from(code),
-            None => ExitCode::FAILURE,
-        },
-    )
+    let code = status.code().and_then(|code| u8::try_from(code).ok());
+    Ok(ExitCode::from(code.unwrap_or(1)))
 }
 
 /// What the command line gave.

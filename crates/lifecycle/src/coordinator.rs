@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::metrics::ResyncFinished;
 use crate::progress::ResyncProgress;
 use crate::report::{AbortReason, DeletionReport, ResyncOutcome, ResyncReport};
 use crate::resync::{ResyncCancel, ResyncEngine};
@@ -30,6 +31,8 @@ pub enum Trigger {
     Request,
     /// The scheduled interval elapsed.
     Schedule,
+    /// An authenticated `POST /resync` (the WEBHOOK listener).
+    Webhook,
     /// Code asked (tests, embedding).
     Manual,
 }
@@ -40,6 +43,7 @@ impl Trigger {
             Trigger::Startup => "startup",
             Trigger::Request => "resync request",
             Trigger::Schedule => "schedule",
+            Trigger::Webhook => "POST /resync",
             Trigger::Manual => "manual",
         }
     }
@@ -107,7 +111,7 @@ pub struct Coordinator {
     engine: Arc<ResyncEngine>,
     client: PortClient,
     interval_minutes: Option<u64>,
-    schedule_start: OffsetDateTime,
+    schedule_start: Mutex<OffsetDateTime>,
     current: tokio::sync::Mutex<Option<Running>>,
     closed: Mutex<bool>,
     watermark: Mutex<Option<String>>,
@@ -124,7 +128,7 @@ impl Coordinator {
             engine,
             client,
             interval_minutes,
-            schedule_start: OffsetDateTime::now_utc(),
+            schedule_start: Mutex::new(OffsetDateTime::now_utc()),
             current: tokio::sync::Mutex::new(None),
             closed: Mutex::new(false),
             watermark: Mutex::new(None),
@@ -156,6 +160,47 @@ impl Coordinator {
             .clone()
     }
 
+    /// The scheduled resync's timer started at `at`: `nextResync` is counted from it.
+    pub fn set_schedule_start(&self, at: OffsetDateTime) {
+        *self
+            .schedule_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    fn schedule_start(&self) -> OffsetDateTime {
+        *self
+            .schedule_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The scheduled resync interval in minutes, if any.
+    pub fn interval_minutes(&self) -> Option<u64> {
+        self.interval_minutes
+    }
+
+    /// Whether [`Coordinator::shutdown`] was called (no resync starts any more).
+    pub fn is_closed(&self) -> bool {
+        *self.closed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks for a resync without waiting for it to start (a running one is first cancelled
+    /// and reports `aborted`, in the background). Returns the id the resync will have; `None`
+    /// once shut down.
+    pub fn request(self: &Arc<Self>, trigger: Trigger) -> Option<String> {
+        if self.is_closed() {
+            return None;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let this = self.clone();
+        let started = id.clone();
+        tokio::spawn(async move {
+            this.trigger_with_id(trigger, started).await;
+        });
+        Some(id)
+    }
+
     /// Follows the latest started resync (for progress displays).
     pub fn subscribe(&self) -> watch::Receiver<Option<ResyncHandle>> {
         self.latest.subscribe()
@@ -164,6 +209,16 @@ impl Coordinator {
     /// Starts a resync, first cancelling a running one and waiting until it has reported
     /// `aborted`. `None` once the coordinator is shut down.
     pub async fn trigger(self: &Arc<Self>, trigger: Trigger) -> Option<ResyncHandle> {
+        self.trigger_with_id(trigger, uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// [`Coordinator::trigger`] with the id the resync gets.
+    pub async fn trigger_with_id(
+        self: &Arc<Self>,
+        trigger: Trigger,
+        id: String,
+    ) -> Option<ResyncHandle> {
         let mut current = self.current.lock().await;
         if *self.closed.lock().unwrap_or_else(|e| e.into_inner()) {
             return None;
@@ -182,7 +237,6 @@ impl Coordinator {
                 let _ = (&mut running.task).await;
             }
         }
-        let id = uuid::Uuid::new_v4().to_string();
         let cancel = ResyncCancel::new();
         let progress = Arc::new(ResyncProgress::new(id.clone()));
         let (done_tx, done_rx) = watch::channel(None);
@@ -241,7 +295,7 @@ impl Coordinator {
                 ResyncStatus::Aborted,
                 OffsetDateTime::now_utc(),
                 self.interval_minutes,
-                self.schedule_start,
+                self.schedule_start(),
             ))
             .await;
         }
@@ -256,15 +310,19 @@ impl Coordinator {
         self.report_state(ResyncStateUpdate::before_resync(
             OffsetDateTime::now_utc(),
             self.interval_minutes,
-            self.schedule_start,
+            self.schedule_start(),
         ))
         .await;
         let report = self.engine.run(id, cancel, progress).await;
+        self.engine.metrics().emit(ResyncFinished {
+            outcome: report.status().as_str(),
+            duration: report.duration,
+        });
         self.report_state(ResyncStateUpdate::after_resync(
             report.status(),
             OffsetDateTime::now_utc(),
             self.interval_minutes,
-            self.schedule_start,
+            self.schedule_start(),
         ))
         .await;
         report

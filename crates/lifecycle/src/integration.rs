@@ -152,20 +152,52 @@ impl fmt::Debug for FetchContext {
 }
 
 /// What an integration's `on_start` hook may need to know about the running Ocean.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StartContext {
     base_url: Option<String>,
     integration_identifier: String,
+    listener: String,
+    processes_webhooks: bool,
+}
+
+impl Default for StartContext {
+    fn default() -> Self {
+        StartContext::new(None, "")
+    }
 }
 
 impl StartContext {
-    /// Builds the context; the lifecycle does this at startup.
+    /// Builds the context; the lifecycle does this at startup. Until
+    /// [`StartContext::with_listener`] says otherwise, webhooks count as processed.
     pub fn new(base_url: Option<String>, integration_identifier: impl Into<String>) -> Self {
         let base_url = base_url.map(|u| u.trim_end_matches('/').to_string());
         StartContext {
             base_url,
             integration_identifier: integration_identifier.into(),
+            listener: String::new(),
+            processes_webhooks: true,
         }
+    }
+
+    /// Says which event listener runs (`POLLING`, `ONCE`, …) and whether this process serves
+    /// and processes webhooks.
+    pub fn with_listener(mut self, listener: impl Into<String>, processes_webhooks: bool) -> Self {
+        self.listener = listener.into();
+        self.processes_webhooks = processes_webhooks;
+        self
+    }
+
+    /// The event listener type that runs (`POLLING`, `ONCE`, `WEBHOOK`, `WEBHOOKS_ONLY`, …;
+    /// empty when unknown).
+    pub fn listener(&self) -> &str {
+        &self.listener
+    }
+
+    /// Whether this process serves and processes webhooks. `false` for a ONCE run (unless
+    /// forced) and with `should_process_webhooks: false`: do not create a webhook subscription
+    /// then, nothing would receive it.
+    pub fn processes_webhooks(&self) -> bool {
+        self.processes_webhooks
     }
 
     /// The public URL of this integration (`OCEAN__BASE_URL`), if configured.
@@ -178,8 +210,12 @@ impl StartContext {
         &self.integration_identifier
     }
 
-    /// The public URL of a webhook path (`{base_url}/integration{path}`), if a base URL is set.
+    /// The public URL of a webhook path (`{base_url}/integration{path}`), if a base URL is set
+    /// and this process processes webhooks ([`StartContext::processes_webhooks`]).
     pub fn webhook_url(&self, path: &str) -> Option<String> {
+        if !self.processes_webhooks {
+            return None;
+        }
         self.base_url
             .as_ref()
             .map(|base| format!("{base}/integration{path}"))

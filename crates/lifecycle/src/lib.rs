@@ -26,9 +26,13 @@
 
 pub mod compare;
 pub mod coordinator;
+pub mod fence;
+pub mod http;
 pub mod integration;
 pub mod listener;
+pub mod live;
 pub mod mask;
+pub mod metrics;
 pub mod order;
 pub mod progress;
 pub mod reconcile;
@@ -42,7 +46,9 @@ pub use coordinator::{Coordinator, ResyncHandle, Trigger};
 pub use integration::{
     BoxError, FetchContext, FetchError, Integration, Page, PageStream, StartContext,
 };
+pub use live::{LiveConfig, LiveEvents};
 pub use mask::Masker;
+pub use metrics::Metrics;
 pub use progress::{KindProgress, KindProgressSnapshot, ResyncProgress};
 pub use report::{
     AbortReason, Deletion, DeletionReport, FailureReason, KindCounts, KindReport, ResyncOutcome,

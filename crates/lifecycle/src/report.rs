@@ -231,6 +231,9 @@ pub struct KindCounts {
     pub unchanged: u64,
     /// Entities Port refused (after the end-of-resync retry, when it ran).
     pub failed: u64,
+    /// Entities not written because a live event wrote them after the resync fetched them
+    /// (see [`crate::fence`]).
+    pub superseded: u64,
     /// Items the mapping skipped: selector false, empty identifier or blueprint, or parents
     /// that produced no `itemsToParse` children.
     pub skipped: u64,
@@ -248,6 +251,7 @@ impl KindCounts {
         self.upserted += other.upserted;
         self.unchanged += other.unchanged;
         self.failed += other.failed;
+        self.superseded += other.superseded;
         self.skipped += other.skipped;
         self.selector_errors += other.selector_errors;
         self.misconfigured += other.misconfigured;

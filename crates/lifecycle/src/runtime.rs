@@ -1,31 +1,53 @@
-//! The assembled runtime of one integration: settings, Port client, engine, coordinator and
-//! listener, with the startup sequence and graceful shutdown (lifecycle.md §2, §9).
+//! The assembled runtime of one integration: settings, Port client, engine, coordinator,
+//! listener, HTTP server, live events and scheduled resyncs, with the startup sequence and
+//! graceful shutdown (lifecycle.md §2, §6, §9).
+//!
+//! [`Ocean::run`]: bind and serve HTTP (health answers at once, readiness is 503) → startup in
+//! Port → `on_start` → live-event workers, scheduled resyncs → ready → the listener until it
+//! ends (ONCE) or shutdown is signalled. Shutdown: readiness 503, new webhooks refused (503), the
+//! HTTP server stops accepting, and — at the same time — the live-event queues drain for up to
+//! `max_wait_seconds_before_shutdown` while a running resync is cancelled (nothing deleted) and
+//! reported `aborted`. Every step is bounded, so the process ends within [`SHUTDOWN_GRACE`] plus
+//! the HTTP grace.
 //!
 //! [`Ocean`] is what the SDK's `ocean::run` builds from the process (command line, files,
 //! environment) and what tests build directly from an already loaded [`Settings`], an
 //! `Arc<dyn Integration>` and optionally a pre-built [`PortClient`] — so tests never touch the
 //! process environment, signals or global logging.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ocean_config::{PortResources, Settings};
+use ocean_config::{EventListener as ListenerSettings, PortResources, Settings};
 use ocean_port_client::{
     BulkLimits, IntegrationIdentity, PortClient, PortClientConfig, PortError, ResyncStatus,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::coordinator::{Coordinator, ResyncHandle, Trigger};
+use crate::http::auth::ResyncAuth;
+use crate::http::{
+    HttpServer, HttpState, Readiness, ResyncEndpoint, RunningServer, normalise_prefix, router,
+};
 use crate::integration::{Integration, StartContext};
-use crate::listener::{ListenerContext, ListenerExit, UnsupportedListener, listener_for};
+use crate::listener::schedule::run_schedule;
+use crate::listener::{
+    EventListener, ListenerContext, ListenerExit, UnsupportedListener, listener_for,
+};
+use crate::live::{LiveConfig, LiveEvents};
 use crate::mask::Masker;
+use crate::metrics::Metrics;
 use crate::report::ResyncReport;
 use crate::resync::{EngineConfig, ResyncEngine};
 use crate::startup::{self, StartupError, StartupOutcome};
 
 /// How long shutdown waits for a running resync to stop (it then reports `aborted`).
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
+
+/// How long shutdown waits for HTTP requests in flight.
+pub const HTTP_GRACE: Duration = Duration::from_secs(2);
 
 /// Why the runtime could not be built or run.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +64,15 @@ pub enum RuntimeError {
     /// The configured event listener is not available.
     #[error(transparent)]
     Listener(#[from] UnsupportedListener),
+    /// The HTTP server could not listen.
+    #[error("cannot listen on {addr} (APPLICATION__HOST, APPLICATION__PORT): {source}")]
+    Http {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The Port client configuration the settings describe.
@@ -86,9 +117,33 @@ pub struct OceanBuilder {
     resources: Option<PortResources>,
     resources_base: Option<PathBuf>,
     engine: Option<EngineConfig>,
+    http: Option<SocketAddr>,
+    live: Option<LiveConfig>,
+    schedule: Option<Duration>,
 }
 
 impl OceanBuilder {
+    /// Serves HTTP on `addr` (health, metrics, webhooks, `POST /resync`) for every listener but
+    /// ONCE (ONCE too when `should_process_webhooks` is set). Port 0 picks a free port; see
+    /// [`Ocean::http_addr`]. Without it no HTTP server runs.
+    pub fn http(mut self, addr: SocketAddr) -> Self {
+        self.http = Some(addr);
+        self
+    }
+
+    /// Overrides the live-event configuration derived from the settings.
+    pub fn live_config(mut self, config: LiveConfig) -> Self {
+        self.live = Some(config);
+        self
+    }
+
+    /// Overrides the scheduled-resync interval (`scheduled_resync_interval` is in minutes;
+    /// tests need less).
+    pub fn schedule_interval(mut self, interval: Duration) -> Self {
+        self.schedule = Some(interval);
+        self
+    }
+
     /// Uses this Port client instead of one built from the settings (tests: a fast retry
     /// policy, an emulator's credentials).
     pub fn port_client(mut self, client: PortClient) -> Self {
@@ -137,9 +192,30 @@ impl OceanBuilder {
             masker.clone(),
         ));
         let coordinator = Arc::new(Coordinator::new(
-            engine,
+            engine.clone(),
             self.settings.scheduled_resync_interval,
         ));
+        let live_config = self
+            .live
+            .unwrap_or_else(|| LiveConfig::from_settings(&self.settings));
+        let live = Arc::new(LiveEvents::new(
+            engine,
+            self.integration.webhook_processors(),
+            live_config,
+        ));
+        let listener = &self.settings.event_listener;
+        let once = matches!(listener.listener, ListenerSettings::Once);
+        let serves_http = !once || listener.should_process_webhooks;
+        let http = match self.http.filter(|_| serves_http) {
+            Some(addr) => Some(bind(addr)?),
+            None => None,
+        };
+        let schedule = self.schedule.or_else(|| {
+            self.settings
+                .scheduled_resync_interval
+                .filter(|m| *m > 0)
+                .map(|m| Duration::from_secs(m.saturating_mul(60)))
+        });
         Ok(Ocean {
             settings: Arc::new(self.settings),
             integration: self.integration,
@@ -147,6 +223,11 @@ impl OceanBuilder {
             resources,
             coordinator,
             masker,
+            live,
+            http_addr: http.as_ref().map(|(addr, _)| *addr),
+            http: std::sync::Mutex::new(http),
+            ready: Readiness::default(),
+            schedule,
         })
     }
 }
@@ -159,6 +240,19 @@ pub struct Ocean {
     resources: Option<PortResources>,
     coordinator: Arc<Coordinator>,
     masker: Masker,
+    live: Arc<LiveEvents>,
+    http_addr: Option<SocketAddr>,
+    http: std::sync::Mutex<Option<(SocketAddr, std::net::TcpListener)>>,
+    ready: Readiness,
+    schedule: Option<Duration>,
+}
+
+fn bind(addr: SocketAddr) -> Result<(SocketAddr, std::net::TcpListener), RuntimeError> {
+    let fail = |source| RuntimeError::Http { addr, source };
+    let listener = std::net::TcpListener::bind(addr).map_err(fail)?;
+    listener.set_nonblocking(true).map_err(fail)?;
+    let bound = listener.local_addr().map_err(fail)?;
+    Ok((bound, listener))
 }
 
 /// How [`Ocean::run`] ended.
@@ -191,7 +285,36 @@ impl Ocean {
             resources: None,
             resources_base: None,
             engine: None,
+            http: None,
+            live: None,
+            schedule: None,
         }
+    }
+
+    /// The address the HTTP server listens on (bound when the runtime was built), if it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// Readiness as `/health/ready` reports it.
+    pub fn readiness(&self) -> &Readiness {
+        &self.ready
+    }
+
+    /// The metrics of this runtime.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        self.coordinator.engine().metrics()
+    }
+
+    /// The live events (webhook processors, queues, workers).
+    pub fn live_events(&self) -> &Arc<LiveEvents> {
+        &self.live
+    }
+
+    /// Whether this runtime processes webhooks (`should_process_webhooks` and at least one
+    /// processor).
+    pub fn processes_webhooks(&self) -> bool {
+        self.settings.event_listener.should_process_webhooks && !self.live.is_empty()
     }
 
     /// The settings.
@@ -222,10 +345,12 @@ impl Ocean {
     /// Runs the integration's `on_start` hook in the background (errors are logged).
     pub fn spawn_on_start(&self) {
         let integration = self.integration.clone();
+        let listener = self.settings.event_listener.listener_type().as_str();
         let ctx = StartContext::new(
             self.settings.base_url.clone(),
             self.settings.integration.identifier.clone(),
-        );
+        )
+        .with_listener(listener, self.processes_webhooks());
         tokio::spawn(async move {
             if let Err(error) = integration.on_start(&ctx).await {
                 tracing::error!(%error, "The integration's on_start hook failed");
@@ -246,33 +371,34 @@ impl Ocean {
         }
     }
 
-    /// Runs the configured event listener until it finishes (ONCE) or `shutdown` is cancelled;
-    /// on shutdown a running resync is aborted and reported `aborted`.
+    /// Runs the configured event listener until it finishes (ONCE) or `shutdown` is cancelled,
+    /// with the HTTP server, live events and scheduled resyncs around it, then shuts everything
+    /// down (see the module documentation). Startup in Port must have run.
     pub async fn run_listener(
         &self,
         shutdown: CancellationToken,
     ) -> Result<RunOutcome, RuntimeError> {
         let listener = listener_for(&self.settings.event_listener)?;
-        tracing::info!(listener = listener.name(), "Starting the event listener");
-        let ctx = ListenerContext {
-            coordinator: self.coordinator.clone(),
-            client: self.client.clone(),
-            shutdown: shutdown.clone(),
-        };
-        let exit = listener.run(ctx).await;
-        self.coordinator.shutdown(SHUTDOWN_GRACE).await;
-        Ok(match exit {
-            ListenerExit::Finished(report) => RunOutcome::Once(report),
-            ListenerExit::Stopped => RunOutcome::Stopped,
-        })
+        let server = self.serve_http()?;
+        self.listen(listener, shutdown, server).await
     }
 
-    /// The whole lifecycle: startup in Port, `on_start`, then the listener.
+    /// The whole lifecycle: HTTP server, startup in Port, `on_start`, then the listener.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<RunOutcome, RuntimeError> {
-        listener_for(&self.settings.event_listener)?;
+        let listener = listener_for(&self.settings.event_listener)?;
+        let server = self.serve_http()?;
         let startup = tokio::select! {
-            result = self.start() => result?,
-            _ = shutdown.cancelled() => return Ok(RunOutcome::Stopped),
+            result = self.start() => match result {
+                Ok(startup) => startup,
+                Err(error) => {
+                    self.stop_all(server).await;
+                    return Err(error.into());
+                }
+            },
+            _ = shutdown.cancelled() => {
+                self.stop_all(server).await;
+                return Ok(RunOutcome::Stopped);
+            }
         };
         tracing::info!(
             created = startup.created,
@@ -280,12 +406,99 @@ impl Ocean {
             "Integration ready in Port"
         );
         self.spawn_on_start();
-        self.run_listener(shutdown).await
+        self.listen(listener, shutdown, server).await
     }
 
-    /// Aborts a running resync (reported `aborted`) and refuses new ones.
+    /// Aborts a running resync (reported `aborted`), refuses new resyncs and webhooks, drains
+    /// the live-event queues.
     pub async fn shutdown(&self) {
-        self.coordinator.shutdown(SHUTDOWN_GRACE).await;
+        self.stop_all(None).await;
+    }
+
+    /// Starts serving on the address bound at build time (once).
+    fn serve_http(&self) -> Result<Option<RunningServer>, RuntimeError> {
+        let Some((addr, listener)) = self.http.lock().unwrap_or_else(|e| e.into_inner()).take()
+        else {
+            return Ok(None);
+        };
+        let server =
+            HttpServer::from_std(listener).map_err(|source| RuntimeError::Http { addr, source })?;
+        let listener_settings = &self.settings.event_listener;
+        let resync = match &listener_settings.listener {
+            ListenerSettings::Webhook(webhook) => Some(ResyncEndpoint {
+                coordinator: self.coordinator.clone(),
+                auth: ResyncAuth::new(
+                    self.settings.port.client_secret.clone(),
+                    webhook.resync_token.clone(),
+                ),
+            }),
+            _ => None,
+        };
+        let state = HttpState {
+            prefix: normalise_prefix(self.settings.path_prefix.as_deref()),
+            ready: self.ready.clone(),
+            metrics: self.metrics().clone(),
+            live: self.processes_webhooks().then(|| self.live.clone()),
+            resync,
+        };
+        Ok(Some(server.serve(router(state))))
+    }
+
+    async fn listen(
+        &self,
+        listener: Box<dyn EventListener>,
+        shutdown: CancellationToken,
+        server: Option<RunningServer>,
+    ) -> Result<RunOutcome, RuntimeError> {
+        let settings = &self.settings.event_listener;
+        if self.processes_webhooks() {
+            self.live.start();
+        } else if !self.live.is_empty() {
+            tracing::info!(
+                listener = listener.name(),
+                "Webhooks are not processed by this listener (should_process_webhooks)"
+            );
+        }
+        let once = matches!(settings.listener, ListenerSettings::Once);
+        let schedule_stop = CancellationToken::new();
+        if let Some(interval) = self.schedule.filter(|_| settings.should_resync && !once) {
+            tokio::spawn(run_schedule(
+                self.coordinator.clone(),
+                interval,
+                schedule_stop.clone(),
+            ));
+        }
+        self.ready.set(true);
+        tracing::info!(listener = listener.name(), "Starting the event listener");
+        let ctx = ListenerContext {
+            coordinator: self.coordinator.clone(),
+            client: self.client.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let exit = listener.run(ctx).await;
+        schedule_stop.cancel();
+        self.stop_all(server).await;
+        Ok(match exit {
+            ListenerExit::Finished(report) => RunOutcome::Once(report),
+            ListenerExit::Stopped => RunOutcome::Stopped,
+        })
+    }
+
+    /// Shutdown (lifecycle.md §9), every step bounded: not ready, webhooks refused, the HTTP
+    /// server stops accepting; live-event queues drain while a running resync is aborted.
+    async fn stop_all(&self, server: Option<RunningServer>) {
+        self.ready.set(false);
+        self.live.close();
+        let http = async {
+            if let Some(server) = server {
+                server.stop(HTTP_GRACE).await;
+            }
+        };
+        tokio::join!(
+            http,
+            self.live.shutdown(),
+            self.coordinator.shutdown(SHUTDOWN_GRACE)
+        );
     }
 }
 

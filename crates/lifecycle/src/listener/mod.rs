@@ -2,12 +2,15 @@
 //! until it is done (ONCE) or the process shuts down, and starts resyncs only through the
 //! [`Coordinator`], which keeps them one at a time.
 //!
-//! Implemented: [`Once`], [`Polling`], and [`Idle`] for the listener types that never resync
-//! (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`). `WEBHOOK` and `KAFKA` slot in behind the same
-//! [`EventListener`] trait; until they exist, [`listener_for`] refuses them with a clear error.
+//! Implemented: [`Once`], [`Polling`], [`Idle`] for the listener types that never resync
+//! (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`), and [`Webhook`] (its `POST /resync` is served by
+//! [`crate::http`]). The scheduled resync ([`schedule`]) runs beside any of them. `KAFKA` slots in
+//! behind the same [`EventListener`] trait; until it exists, [`listener_for`] refuses it.
 
 mod once;
 mod polling;
+pub mod schedule;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -20,6 +23,7 @@ use crate::report::ResyncReport;
 
 pub use once::Once;
 pub use polling::{PollDecision, PollState, Polling, parse_timestamp};
+pub use webhook::Webhook;
 
 /// What a listener works with.
 #[derive(Clone)]
@@ -92,6 +96,6 @@ pub fn listener_for(
         ListenerSettings::Polling(p) => Ok(Box::new(Polling::new(p.clone()))),
         ListenerSettings::WebhooksOnly | ListenerSettings::ActionsOnly => Ok(Box::new(Idle(name))),
         ListenerSettings::Kafka(_) => Err(UnsupportedListener("KAFKA")),
-        ListenerSettings::Webhook(_) => Err(UnsupportedListener("WEBHOOK")),
+        ListenerSettings::Webhook(_) => Ok(Box::new(Webhook)),
     }
 }

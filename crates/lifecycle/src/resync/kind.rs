@@ -30,6 +30,7 @@ use tokio::task::JoinSet;
 use super::load::{LoadOutcome, LoadSpec, load};
 use super::{KindSink, ResyncEngine};
 use crate::integration::{FetchContext, FetchError, Page};
+use crate::metrics::{EntitiesFailed, EntitiesUpserted, ItemsFetched};
 use crate::progress::KindProgress;
 use crate::report::{KindCounts, KindReport};
 
@@ -41,6 +42,8 @@ const KEPT_ERRORS: usize = 10;
 
 /// A chunk of raw items after mapping.
 struct Mapped {
+    /// When its page arrived from the fetcher (for the live-write fence).
+    fetched_at: Instant,
     fetched: usize,
     outcomes: Vec<BatchOutcome>,
     skipped_parents: Vec<ParentSkip>,
@@ -171,6 +174,7 @@ impl ResyncEngine {
         let masker = self.masker.clone();
         let fetch_progress = progress.clone();
         let kind_for_examples = kind.clone();
+        let metrics = self.metrics.clone();
         let pages = pages
             .then(move |page: Result<Page, FetchError>| {
                 let remaining = remaining_examples.clone();
@@ -178,9 +182,15 @@ impl ResyncEngine {
                 let masker = masker.clone();
                 let kind = kind_for_examples.clone();
                 let progress = fetch_progress.clone();
+                let metrics = metrics.clone();
                 async move {
                     let page = page?;
+                    let fetched_at = Instant::now();
                     progress.add_fetched(page.len() as u64);
+                    metrics.emit(ItemsFetched {
+                        kind: &kind,
+                        count: page.len() as u64,
+                    });
                     let want = remaining.load(Ordering::Relaxed).min(page.len());
                     if want > 0 {
                         let examples: Vec<Value> =
@@ -194,24 +204,34 @@ impl ResyncEngine {
                             }
                         }
                     }
-                    Ok(page)
+                    Ok((fetched_at, page))
                 }
             })
-            .flat_map(move |page: Result<Page, FetchError>| {
-                futures::stream::iter(split(page, chunk_items))
+            .flat_map(move |page: Result<(Instant, Page), FetchError>| {
+                let (fetched_at, page) = match page {
+                    Ok((at, page)) => (at, Ok(page)),
+                    Err(e) => (Instant::now(), Err(e)),
+                };
+                futures::stream::iter(
+                    split(page, chunk_items)
+                        .into_iter()
+                        .map(move |chunk| chunk.map(|c| (fetched_at, c))),
+                )
             });
 
         // Stage 2: map on the blocking pool, several chunks at once, order kept.
         let map_compiled = compiled.clone();
         let mapped = pages
-            .map(move |chunk: Result<Page, FetchError>| {
+            .map(move |chunk: Result<(Instant, Page), FetchError>| {
                 let compiled = map_compiled.clone();
                 async move {
-                    let items = chunk.map_err(|e| format!("fetching failed: {}", e.chain()))?;
+                    let (fetched_at, items) =
+                        chunk.map_err(|e| format!("fetching failed: {}", e.chain()))?;
                     tokio::task::spawn_blocking(move || {
                         let (outcomes, skipped_parents) =
                             compiled.map_values_expanded(&items, false);
                         Mapped {
+                            fetched_at,
                             fetched: items.len(),
                             outcomes,
                             skipped_parents,
@@ -251,8 +271,15 @@ impl ResyncEngine {
                         source_done = true;
                     }
                     Some(Ok(chunk)) => {
+                        let fetched_at = chunk.fetched_at;
                         for job in self.record_mapped(chunk, sink, progress, state) {
-                            spawn_load(&mut loads, spec.clone(), job, run.cancel.token().clone());
+                            spawn_load(
+                                &mut loads,
+                                spec.clone(),
+                                job,
+                                fetched_at,
+                                run.cancel.token().clone(),
+                            );
                         }
                     }
                 },
@@ -341,7 +368,17 @@ impl ResyncEngine {
         counts.upserted += outcome.upserted;
         counts.unchanged += outcome.unchanged;
         counts.failed += outcome.failed;
+        counts.superseded += outcome.superseded;
         progress.add_loaded(outcome.upserted, outcome.unchanged, outcome.failed);
+        let kind = state.report.kind.as_str();
+        self.metrics.emit(EntitiesUpserted {
+            kind,
+            count: outcome.upserted,
+        });
+        self.metrics.emit(EntitiesFailed {
+            kind,
+            count: outcome.failed,
+        });
         for key in outcome.resolved {
             sink.seen.insert(key);
         }
@@ -402,13 +439,14 @@ fn spawn_load(
     loads: &mut JoinSet<LoadOutcome>,
     spec: Arc<LoadSpec>,
     job: Vec<Entity>,
+    fetched_at: Instant,
     cancel: tokio_util::sync::CancellationToken,
 ) {
     let handle = tokio::runtime::Handle::current();
     loads.spawn_blocking(move || {
         handle.block_on(async move {
             tokio::select! {
-                outcome = load(spec, job) => outcome,
+                outcome = load(spec, job, Some(fetched_at)) => outcome,
                 _ = cancel.cancelled() => LoadOutcome::default(),
             }
         })

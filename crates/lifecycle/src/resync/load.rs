@@ -1,6 +1,7 @@
-//! The load stage of a batch: the changed-entity filter (lifecycle.md §4.1 step 6), then the
-//! bulk upsert, reduced to what the rest of the resync needs (counts, resolved keys, and the
-//! failed entities when they will be retried).
+//! The load stage of a batch — the state applier shared by resyncs and live events: the live
+//! write fence (see [`crate::fence`], resyncs only), the changed-entity filter (lifecycle.md
+//! §4.1 step 6, resyncs only), then the bulk upsert, reduced to what the rest needs (counts,
+//! resolved keys, and the failed entities when they will be retried).
 //!
 //! A load job owns its entities and runs as its own task, so several batches upsert at once
 //! while later pages are still being fetched and mapped. The filter searches Port in chunks of
@@ -9,12 +10,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ocean_model::{Entity, EntityKey};
 use ocean_port_client::{PortClient, UpsertOptions, UpsertOutcome, UserAgentFeature};
 use serde_json::{Value, json};
 
 use crate::compare::is_changed;
+use crate::fence::LiveWrites;
 
 /// Identifiers per changed-entity search, as in Python Ocean.
 pub const SEARCH_CHUNK: usize = 50;
@@ -32,6 +35,8 @@ pub(crate) struct LoadSpec {
     pub include: Option<Vec<String>>,
     /// Keep failed entities for the end-of-resync retry.
     pub keep_failed: bool,
+    /// Skip entities a live event wrote after their page was fetched (resyncs only).
+    pub fence: Option<Arc<LiveWrites>>,
 }
 
 /// What one load job did.
@@ -40,6 +45,8 @@ pub(crate) struct LoadOutcome {
     pub upserted: u64,
     pub unchanged: u64,
     pub failed: u64,
+    /// Entities not written because a live event wrote them after their page was fetched.
+    pub superseded: u64,
     /// Failed entities, when the spec keeps them.
     pub failed_entities: Vec<Entity>,
     /// Keys Port resolved for entities sent with a search identifier.
@@ -50,9 +57,32 @@ pub(crate) struct LoadOutcome {
     pub failure_samples: Vec<String>,
 }
 
-/// Runs the filter and the upsert for one batch.
-pub(crate) async fn load(spec: Arc<LoadSpec>, entities: Vec<Entity>) -> LoadOutcome {
+/// Runs the fence, the filter and the upsert for one batch whose raw items were fetched at
+/// `fetched_at` (resyncs).
+pub(crate) async fn load(
+    spec: Arc<LoadSpec>,
+    entities: Vec<Entity>,
+    fetched_at: Option<Instant>,
+) -> LoadOutcome {
     let mut outcome = LoadOutcome::default();
+    let entities = match (&spec.fence, fetched_at) {
+        (Some(fence), Some(fetched_at)) if fence.is_recording() => {
+            let before = entities.len();
+            let kept: Vec<Entity> = entities
+                .into_iter()
+                .filter(|e| !fence.written_after(&e.key(), fetched_at))
+                .collect();
+            outcome.superseded = (before - kept.len()) as u64;
+            if outcome.superseded > 0 {
+                tracing::info!(
+                    entities = outcome.superseded,
+                    "Not writing entities that a live event updated after this resync fetched them"
+                );
+            }
+            kept
+        }
+        _ => entities,
+    };
     let to_write = match &spec.include {
         Some(include) if should_filter(&entities) => {
             match changed_only(&spec.client, &entities, include).await {

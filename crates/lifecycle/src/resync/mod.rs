@@ -8,7 +8,7 @@
 //! decide when to run (listeners do). It never parses Port's wire JSON: the Port client does.
 
 mod kind;
-mod load;
+pub(crate) mod load;
 mod seen;
 
 use std::sync::{Arc, OnceLock};
@@ -25,8 +25,10 @@ pub use kind::EXAMPLES_PER_KIND;
 pub use load::{FILTER_MIN_ENTITIES, SEARCH_CHUNK};
 pub use seen::{RelationTargets, SeenKeys};
 
+use crate::fence::LiveWrites;
 use crate::integration::Integration;
 use crate::mask::Masker;
+use crate::metrics::{EntitiesDeleted, Metrics, RECONCILIATION_KIND};
 use crate::progress::ResyncProgress;
 use crate::reconcile;
 use crate::report::{
@@ -155,6 +157,8 @@ pub struct ResyncEngine {
     pub(crate) integration: Arc<dyn Integration>,
     pub(crate) config: EngineConfig,
     pub(crate) masker: Masker,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) fence: Arc<LiveWrites>,
 }
 
 impl ResyncEngine {
@@ -166,12 +170,30 @@ impl ResyncEngine {
         config: EngineConfig,
         masker: Masker,
     ) -> Self {
+        let metrics = Arc::new(Metrics::new(Some(client.clone())));
         ResyncEngine {
             client,
             integration,
             config,
             masker,
+            metrics,
+            fence: Arc::new(LiveWrites::new()),
         }
+    }
+
+    /// The runtime's metrics (every internal event of resyncs and live events goes here).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The fence live events record their writes in while a resync runs.
+    pub fn live_writes(&self) -> &Arc<LiveWrites> {
+        &self.fence
+    }
+
+    /// The engine configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     /// The Port client.
@@ -202,10 +224,16 @@ impl ResyncEngine {
         let mut kinds = Vec::new();
         let mut deletion = DeletionReport::default();
         self.client.clear_blueprint_cache();
+        let recording = self.fence.recording();
         let outcome = self
             .run_inner(&run, started_at, &mut kinds, &mut deletion)
             .await;
+        drop(recording);
         self.client.clear_blueprint_cache();
+        self.metrics.emit(EntitiesDeleted {
+            kind: RECONCILIATION_KIND,
+            count: deletion.deleted as u64,
+        });
         let report = ResyncReport {
             id: id.to_owned(),
             started_at,
@@ -255,6 +283,7 @@ impl ResyncEngine {
             },
             include: None,
             keep_failed: !app.create_missing_related_entities,
+            fence: Some(self.fence.clone()),
         });
         let mut sink = KindSink {
             relation_targets: app
@@ -275,6 +304,7 @@ impl ResyncEngine {
                 options: spec.options.clone(),
                 include,
                 keep_failed: spec.keep_failed,
+                fence: spec.fence.clone(),
             });
             let report = self.run_kind(resource, index, spec, run, &mut sink).await;
             kinds.push(report);
@@ -325,7 +355,7 @@ impl ResyncEngine {
     }
 
     /// The mapping as Port holds it now (never cached): `integration.config`.
-    async fn load_mapping(&self) -> Result<PortAppConfig, String> {
+    pub(crate) async fn load_mapping(&self) -> Result<PortAppConfig, String> {
         let integration = self
             .client
             .get_integration()

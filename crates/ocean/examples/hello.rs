@@ -16,12 +16,14 @@
 
 use ocean::prelude::*;
 
-/// `integration.config`: how many greetings to generate.
+/// `integration.config`: how many greetings to generate, and how slowly (a pause before each
+/// page after the first, to stand for a slow API).
 #[derive(Deserialize)]
 #[serde(default)]
 struct HelloConfig {
     count: u64,
     page_size: u64,
+    page_delay_ms: u64,
 }
 
 impl Default for HelloConfig {
@@ -29,6 +31,7 @@ impl Default for HelloConfig {
         HelloConfig {
             count: 100,
             page_size: 100,
+            page_delay_ms: 0,
         }
     }
 }
@@ -45,9 +48,13 @@ impl Integration for Hello {
 
     fn fetch(&self, _ctx: FetchContext) -> PageStream {
         let (count, page_size) = (self.config.count, self.config.page_size.max(1));
+        let delay = std::time::Duration::from_millis(self.config.page_delay_ms);
         Box::pin(try_stream! {
             let mut next = 0;
             while next < count {
+                if next > 0 && !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let end = (next + page_size).min(count);
                 let page: Page = (next..end)
                     .map(|i| json!({"id": format!("hello-{i}"), "text": format!("Hello #{i}")}))

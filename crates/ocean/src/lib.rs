@@ -44,7 +44,10 @@
 //! The binary then takes Python Ocean's `ocean sail` flags (`--once`, `-l/--log-level`,
 //! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config`, and
 //! reads `config.yaml`, `.env` and `OCEAN__…` variables from the working directory and
-//! `.port/spec.*` and `.port/resources` from `PATH`.
+//! `.port/spec.*` and `.port/resources` from `PATH`. Except for `--once`, it serves HTTP on
+//! `APPLICATION__HOST:APPLICATION__PORT` (default `0.0.0.0:8000`): health, `/metrics`, the
+//! integration's webhooks and, with the WEBHOOK listener, `POST /resync`. SIGTERM or SIGINT stop
+//! it gracefully within seconds (a running resync is aborted and deletes nothing).
 //!
 //! Tests embed the runtime instead: build an [`Ocean`] from loaded settings and an
 //! `Arc<dyn Integration>` (and a Port client pointed at the emulator), then call
@@ -178,6 +181,7 @@ where
         "Setting sail"
     );
     let path = args.path.clone();
+    let (http_host, http_port) = (prepared.application.host, prepared.application.port);
     let settings = prepared.settings;
     let code = runtime.block_on(async move {
         let integration = match build(config).await {
@@ -189,6 +193,7 @@ where
         };
         let ocean = match Ocean::builder(settings, Arc::new(integration))
             .resources_from(path)
+            .http(std::net::SocketAddr::new(http_host, http_port))
             .build()
         {
             Ok(ocean) => ocean,

@@ -169,3 +169,94 @@ async fn a_failed_once_resync_exits_one() {
     assert!(stderr.contains("did not complete"), "{stderr}");
     emulator.shutdown().await.unwrap();
 }
+
+/// SIGTERM while the long-running process is in the middle of a resync: it exits promptly and
+/// cleanly, Port's state says `aborted`, and nothing is deleted although the data shrank.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_resync_aborts_it_deletes_nothing_and_exits_within_ten_seconds() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let emulator = port_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), 250);
+    let out = tokio::task::block_in_place(|| sail(&emulator, dir.path(), &["--once"], &[]));
+    assert!(out.status.success());
+    assert_eq!(emulator.entity_count("greeting").await.unwrap(), 250);
+
+    // The data shrank to 100 and the API is slow: the POLLING process resyncs on start.
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "integration:\n  identifier: hello-test\n  config:\n    count: 100\n    pageSize: 40\n    pageDelayMs: 2000\n",
+    )
+    .unwrap();
+    let mut child = Command::new(hello_binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .env("OCEAN__PORT__BASE_URL", emulator.base_url())
+        .env("OCEAN__PORT__CLIENT_ID", emulator.client_id())
+        .env(
+            "OCEAN__PORT__CLIENT_SECRET",
+            emulator.client_secret().expose(),
+        )
+        .env("APPLICATION__LOG_FORMAT", "json")
+        .env("APPLICATION__HOST", "127.0.0.1")
+        .env("APPLICATION__PORT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let states = || async {
+        emulator
+            .resync_states("hello-test")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.status)
+            .collect::<Vec<_>>()
+    };
+    let mut waited = 0;
+    while states().await.len() < 3 {
+        assert!(waited < 600, "the second resync never started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the process exited early"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let signalled = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if signalled.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert!(exit.success(), "exit {exit:?}: {stderr}");
+    assert_eq!(
+        states().await,
+        ["running", "completed", "running", "aborted"]
+    );
+    assert_eq!(
+        emulator.entity_count("greeting").await.unwrap(),
+        250,
+        "an aborted resync deletes nothing"
+    );
+    emulator.shutdown().await.unwrap();
+}

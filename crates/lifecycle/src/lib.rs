@@ -21,8 +21,12 @@
 //!   cancellation, an unreadable mapping) blocks stale-entity deletion, and the report says why;
 //! - memory per kind is bounded by the pipeline's buffers, not by the number of items.
 //!
-//! Left for the next issues: the HTTP server (health, metrics, webhooks), the scheduled resync,
-//! the WEBHOOK and KAFKA listeners, metrics reporting to Port and log shipping.
+//! Around them: the HTTP server ([`http`]: health, metrics, webhooks, `POST /resync`), live
+//! events ([`live`]: bounded per-path queues, ordering groups, the same mapping and state
+//! applier as a resync), the [`fence`] that keeps live events and a running resync from undoing
+//! each other, one metrics vocabulary ([`metrics`]), and the scheduled resync.
+//!
+//! Left for the next issues: metrics reporting to Port and log shipping.
 
 pub mod compare;
 pub mod coordinator;
@@ -59,5 +63,5 @@ pub use runtime::{Ocean, OceanBuilder, RunOutcome, RuntimeError, port_client_con
 pub use startup::{StartupError, StartupOutcome};
 pub use webhook::{
     WebhookBodyError, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
-    WebhookRoute,
+    WebhookRoute, hmac_sha256_hex, verify_hmac_sha256_hex,
 };

@@ -219,9 +219,60 @@ impl fmt::Debug for WebhookRoute {
     }
 }
 
+/// The hex HMAC-SHA256 of `body` with `secret` — the signature most webhook senders put in a
+/// header (GitHub's `sha256=…`, PagerDuty's `v1=…`, the fake integration's).
+pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    use std::fmt::Write as _;
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// Whether `signature` (hex, optionally after a `sha256=` prefix, any case) is the HMAC-SHA256
+/// of `body` with `secret`; compared in constant time.
+pub fn verify_hmac_sha256_hex(secret: &[u8], body: &[u8], signature: &str) -> bool {
+    let given = signature.trim();
+    let given = given.strip_prefix("sha256=").unwrap_or(given);
+    let expected = hmac_sha256_hex(secret, body);
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a.to_ascii_lowercase() ^ b))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_signatures_verify_in_hex() {
+        // RFC 4231 test case 2.
+        let sig = hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            sig,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let body = b"what do ya want for nothing?";
+        assert!(verify_hmac_sha256_hex(b"Jefe", body, &sig));
+        assert!(verify_hmac_sha256_hex(
+            b"Jefe",
+            body,
+            &format!("sha256={}", sig.to_uppercase())
+        ));
+        assert!(!verify_hmac_sha256_hex(b"Jefe", b"other", &sig));
+        assert!(!verify_hmac_sha256_hex(b"jefe", body, &sig));
+        assert!(!verify_hmac_sha256_hex(b"Jefe", body, &sig[..10]));
+        assert!(!verify_hmac_sha256_hex(b"Jefe", body, ""));
+    }
 
     #[test]
     fn events_parse_json_and_find_headers_case_insensitively() {

@@ -75,8 +75,9 @@ pub use ocean_lifecycle as lifecycle;
 pub use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, FetchError, Integration, Ocean, OceanBuilder, Page,
     PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,
-    WebhookRejection, WebhookResults, WebhookRoute,
+    WebhookRejection, WebhookResults, WebhookRoute, hmac_sha256_hex, verify_hmac_sha256_hex,
 };
+pub use ocean_model::Secret;
 
 /// Ocean's own version (the framework, not the integration).
 pub const OCEAN_VERSION: &str = env!("CARGO_PKG_VERSION");

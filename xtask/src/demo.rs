@@ -47,13 +47,14 @@ pub struct DemoReport {
 pub fn demo(ws: &Workspace, options: &DemoOptions) -> Result<DemoReport> {
     let package = Workspace::package(&options.integration);
     let started = Instant::now();
-    println!(
-        "Building the Port emulator and {package} (release; the first build takes a few minutes)…"
-    );
     let mut packages = vec!["port-emulator"];
     if options.binary.is_none() {
         packages.push(&package);
     }
+    println!(
+        "Building {} (release; the first build takes a few minutes)…",
+        packages.join(" and ")
+    );
     let built = cargo::build(ws, &Build::release(&packages))?;
     let emulator = built.executable("port-emulator")?;
     let binary = match &options.binary {

@@ -63,7 +63,7 @@ enum Task {
         /// The integration (folder under integrations/).
         #[arg(default_value = "fake")]
         integration: String,
-        /// Cargo profile: `dist` (fat LTO, what ships) or `static` (thin LTO, faster to build).
+        /// Cargo profile (`dist`: fat LTO, one codegen unit, stripped — what ships).
         #[arg(long, default_value = "dist")]
         profile: String,
         /// Also copy the binary into this folder.
@@ -79,7 +79,7 @@ enum Task {
         #[arg(default_value = "fake")]
         integration: String,
         /// Cargo profile (see `static`).
-        #[arg(long, default_value = "static")]
+        #[arg(long, default_value = "dist")]
         profile: String,
         /// Target (see `static`).
         #[arg(long, value_enum, default_value = "auto")]

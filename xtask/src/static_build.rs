@@ -40,7 +40,7 @@ pub enum TargetChoice {
 pub struct StaticOptions {
     /// The integration (folder name under `integrations/`).
     pub integration: String,
-    /// The cargo profile: `dist` (what ships: fat LTO) or `static` (thin LTO, for tests).
+    /// The cargo profile (`dist`: what ships — fat LTO, one codegen unit, stripped).
     pub profile: String,
     /// Copy the binary there too.
     pub out_dir: Option<PathBuf>,

@@ -6,6 +6,7 @@
 //! There is no randomness to configure: every record is a pure function of its index, so two runs
 //! with the same settings produce the same catalog.
 
+use ocean::Secret;
 use serde::Deserialize;
 
 /// How many records of each kind to generate, and how to page them.
@@ -25,6 +26,9 @@ pub struct FakeConfig {
     pub item_revision: u64,
     /// Records per yielded page, for every kind (`pageSize`).
     pub page_size: u64,
+    /// The secret webhooks are signed with (`webhookSecret`); live updates are served only when
+    /// it is set (see [`crate::webhook`]).
+    pub webhook_secret: Option<Secret>,
 }
 
 impl Default for FakeConfig {
@@ -36,6 +40,7 @@ impl Default for FakeConfig {
             item_count: 1000,
             item_revision: 0,
             page_size: 100,
+            webhook_secret: None,
         }
     }
 }

@@ -10,8 +10,9 @@
 use crate::catalog;
 use crate::config::FakeConfig;
 use crate::items::make_item;
+use crate::webhook::{FakeWebhook, WEBHOOK_PATH};
 use futures::StreamExt;
-use ocean::{FetchContext, FetchError, Integration, Page, PageStream};
+use ocean::{FetchContext, FetchError, Integration, Page, PageStream, WebhookRoute};
 use serde_json::Value;
 
 /// The kinds the fake integration serves, in the order its default mapping lists them.
@@ -79,6 +80,18 @@ where
 }
 
 impl Integration for Fake {
+    fn webhook_processors(&self) -> Vec<WebhookRoute> {
+        let secret = self
+            .config
+            .webhook_secret
+            .clone()
+            .filter(|s| !s.expose().trim().is_empty());
+        secret
+            .map(|secret| WebhookRoute::new(WEBHOOK_PATH, FakeWebhook::new(secret)))
+            .into_iter()
+            .collect()
+    }
+
     fn kinds(&self) -> Vec<String> {
         KINDS.iter().map(|k| (*k).to_owned()).collect()
     }

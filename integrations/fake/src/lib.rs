@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod config;
 pub mod integration;
 pub mod items;
+pub mod webhook;
 
 pub use config::{FakeConfig, InvalidConfig};
 pub use integration::{Fake, KINDS};

@@ -218,6 +218,43 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    /// A client that must never be called (nothing listens on the discard port).
+    fn unused_client() -> PortClient {
+        let identity = ocean_port_client::IntegrationIdentity::new("t", "0.1.0", "t");
+        PortClient::new(ocean_port_client::PortClientConfig::new(
+            "http://127.0.0.1:9",
+            "id",
+            "secret",
+            identity,
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn entities_a_live_event_wrote_after_the_fetch_are_not_written() {
+        let fence = Arc::new(LiveWrites::new());
+        let spec = Arc::new(LoadSpec {
+            client: unused_client(),
+            options: UpsertOptions::default(),
+            include: None,
+            keep_failed: false,
+            fence: Some(fence.clone()),
+        });
+        let entities: Vec<Entity> = (0..3)
+            .map(|i| e(json!({"identifier": format!("svc-{i}"), "blueprint": "service"})))
+            .collect();
+        let _recording = fence.recording();
+        let fetched_at = Instant::now();
+        fence.record(
+            entities.iter().map(Entity::key).collect::<Vec<_>>().iter(),
+            Instant::now(),
+        );
+        // Every entity is superseded: nothing is sent (the client would fail to connect).
+        let outcome = load(spec, entities, Some(fetched_at)).await;
+        assert_eq!(outcome.superseded, 3);
+        assert_eq!((outcome.upserted, outcome.failed), (0, 0));
+    }
+
     #[test]
     fn small_or_search_batches_are_not_filtered() {
         let plain: Vec<Entity> = (0..11)

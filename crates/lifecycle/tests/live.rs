@@ -46,7 +46,12 @@ impl WebhookProcessor for TestProcessor {
     }
 
     fn matching_kinds(&self, event: &WebhookEvent) -> Vec<String> {
-        vec![event.payload()["kind"].as_str().unwrap_or_default().to_owned()]
+        vec![
+            event.payload()["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ]
     }
 
     fn authenticate(&self, event: &WebhookEvent) -> Result<(), WebhookRejection> {
@@ -85,7 +90,38 @@ impl WebhookProcessor for TestProcessor {
     }
 }
 
-/// The common test integration plus [`TestProcessor`] on `/webhook`.
+/// A processor whose code panics (an integration bug).
+struct Exploding;
+
+#[async_trait::async_trait]
+impl WebhookProcessor for Exploding {
+    fn name(&self) -> &str {
+        "exploding"
+    }
+
+    fn should_process(&self, _event: &WebhookEvent) -> bool {
+        panic!("token=hunter2 leaked into a panic message");
+    }
+
+    fn matching_kinds(&self, _event: &WebhookEvent) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn authenticate(&self, _event: &WebhookEvent) -> Result<(), WebhookRejection> {
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _event: &WebhookEvent,
+        _resource: &FetchContext,
+    ) -> Result<WebhookResults, BoxError> {
+        Ok(WebhookResults::default())
+    }
+}
+
+/// The common test integration plus [`TestProcessor`] on `/webhook` (and a panicking one on
+/// `/explode`).
 struct WithWebhooks(TestIntegration);
 
 #[async_trait::async_trait]
@@ -99,7 +135,10 @@ impl Integration for WithWebhooks {
     }
 
     fn webhook_processors(&self) -> Vec<WebhookRoute> {
-        vec![WebhookRoute::new("/webhook", TestProcessor)]
+        vec![
+            WebhookRoute::new("/webhook", TestProcessor),
+            WebhookRoute::new("/explode", Exploding),
+        ]
     }
 }
 
@@ -220,7 +259,11 @@ async fn scrape(http: &reqwest::Client, ocean: &Ocean) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(&h, settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]), live_config());
+    let ocean = build(
+        &h,
+        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
+        live_config(),
+    );
     let (shutdown, task) = spawn(&ocean);
     wait_ready(&ocean).await;
     // A full resync first (WEBHOOKS_ONLY never starts one itself; code may).
@@ -243,7 +286,10 @@ async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them()
         let response = post_event(&http, &ocean, &event).await;
         assert_eq!(response.status(), 200);
         assert!(response.headers().contains_key("x-request-id"));
-        assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"status": "ok"})
+        );
     }
     let processed = || async {
         let text = scrape(&reqwest::Client::new(), &ocean).await;
@@ -257,7 +303,12 @@ async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them()
     expected.push("svc-500".into());
     expected.sort();
     assert_eq!(h.stored("service").await, expected);
-    let stored = h.emulator.entity("service", "svc-500").await.unwrap().unwrap();
+    let stored = h
+        .emulator
+        .entity("service", "svc-500")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.title, Some(json!("Brand new")));
     assert_eq!(stored.relations["team"], json!("team-8"));
     assert_eq!(stored.datasource, DATASOURCE);
@@ -273,7 +324,10 @@ async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them()
     check(r#"ocean_entities_upserted_total{kind="service"}"#, 101);
     check(r#"ocean_entities_failed_total{kind="service"}"#, 0);
     check(r#"ocean_entities_deleted_total{kind="service"}"#, 2);
-    check(r#"ocean_entities_deleted_total{kind="__reconciliation__"}"#, 0);
+    check(
+        r#"ocean_entities_deleted_total{kind="__reconciliation__"}"#,
+        0,
+    );
     check(r#"ocean_resyncs_total{outcome="completed"}"#, 1);
     check("ocean_resync_duration_seconds_count", 1);
     check(
@@ -284,7 +338,10 @@ async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them()
     // The Port client's counters, read at scrape time (no Port call happens in between).
     let snapshot = h.client.metrics();
     for (status, n) in &snapshot.requests_by_status {
-        check(&format!(r#"ocean_port_requests_total{{status="{status}"}}"#), *n);
+        check(
+            &format!(r#"ocean_port_requests_total{{status="{status}"}}"#),
+            *n,
+        );
     }
     check("ocean_port_retries_total", snapshot.retries);
     // The same body at /metrics/.
@@ -300,7 +357,11 @@ async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_webhook_gets_401_and_changes_nothing() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(&h, settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]), live_config());
+    let ocean = build(
+        &h,
+        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
+        live_config(),
+    );
     let (shutdown, task) = spawn(&ocean);
     wait_ready(&ocean).await;
     let http = reqwest::Client::new();
@@ -340,14 +401,31 @@ async fn a_forged_webhook_gets_401_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    // A panic in integration code: 500 with a short body that leaks nothing, and the server
+    // goes on serving.
+    let exploded = http
+        .post(url(&ocean, "/integration/explode"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exploded.status(), 500);
+    assert!(exploded.headers().contains_key("x-request-id"));
+    assert_eq!(exploded.text().await.unwrap(), "Internal server error");
 
     let text = scrape(&http, &ocean).await;
     assert_eq!(
-        sample(&text, r#"ocean_webhook_events_total{path="/webhook",outcome="rejected"}"#),
+        sample(
+            &text,
+            r#"ocean_webhook_events_total{path="/webhook",outcome="rejected"}"#
+        ),
         2
     );
     assert_eq!(
-        sample(&text, r#"ocean_webhook_events_total{path="/webhook",outcome="invalid"}"#),
+        sample(
+            &text,
+            r#"ocean_webhook_events_total{path="/webhook",outcome="invalid"}"#
+        ),
         1
     );
     assert_eq!(
@@ -374,7 +452,11 @@ async fn a_burst_of_10000_events_over_50_connections_loses_none() {
         queue_capacity: 64,
         ..live_config()
     };
-    let ocean = build(&h, settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]), config);
+    let ocean = build(
+        &h,
+        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
+        config,
+    );
     let (shutdown, task) = spawn(&ocean);
     wait_ready(&ocean).await;
     // The relation target exists, so only services are written.
@@ -448,7 +530,10 @@ async fn webhook_listener_resyncs_on_an_authenticated_post_and_answers_at_once()
     let stale = http
         .post(&resync_url)
         .header("x-port-timestamp", old)
-        .header("x-port-signature", port_signature(secret.as_bytes(), old, body))
+        .header(
+            "x-port-signature",
+            port_signature(secret.as_bytes(), old, body),
+        )
         .body(body.as_slice())
         .send()
         .await
@@ -466,7 +551,10 @@ async fn webhook_listener_resyncs_on_an_authenticated_post_and_answers_at_once()
     let signed = http
         .post(&resync_url)
         .header("x-port-timestamp", &now)
-        .header("x-port-signature", port_signature(secret.as_bytes(), &now, body))
+        .header(
+            "x-port-signature",
+            port_signature(secret.as_bytes(), &now, body),
+        )
         .body(body.as_slice())
         .send()
         .await
@@ -500,7 +588,10 @@ async fn webhook_listener_resyncs_on_an_authenticated_post_and_answers_at_once()
         h.states().await.len() == 4
     })
     .await;
-    assert_eq!(h.states().await, ["running", "completed", "running", "completed"]);
+    assert_eq!(
+        h.states().await,
+        ["running", "completed", "running", "completed"]
+    );
     shutdown.cancel();
     task.await.unwrap().unwrap();
     h.emulator.shutdown().await.unwrap();
@@ -509,14 +600,21 @@ async fn webhook_listener_resyncs_on_an_authenticated_post_and_answers_at_once()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_only_processes_events_and_never_resyncs() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(&h, settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]), live_config());
+    let ocean = build(
+        &h,
+        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
+        live_config(),
+    );
     let http = reqwest::Client::new();
     let (shutdown, task) = spawn(&ocean);
     // Health answers before startup completes; readiness only after.
     let live = http.get(url(&ocean, "/health/live")).send().await.unwrap();
     assert_eq!(live.status(), 200);
     let body: Value = live.json().await.unwrap();
-    assert_eq!((body["status"].as_str(), body["check"].as_str()), (Some("healthy"), Some("live")));
+    assert_eq!(
+        (body["status"].as_str(), body["check"].as_str()),
+        (Some("healthy"), Some("live"))
+    );
     wait_ready(&ocean).await;
     let ready = http.get(url(&ocean, "/health/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -536,6 +634,7 @@ async fn webhooks_only_processes_events_and_never_resyncs() {
     assert_eq!(h.count_requests("GET", "/resync-request"), 0);
     shutdown.cancel();
     task.await.unwrap().unwrap();
+    assert!(!ocean.readiness().get(), "not ready once stopped");
     // After shutdown nothing answers.
     assert!(http.get(url(&ocean, "/health/live")).send().await.is_err());
     h.emulator.shutdown().await.unwrap();
@@ -546,7 +645,12 @@ async fn scheduled_resyncs_run_every_interval_and_report_the_next_one() {
     let h = Harness::new(json!({"type": "POLLING"})).await;
     let listener = json!({"type": "POLLING", "interval": 3600, "resync_on_start": false});
     let settings = settings(&h, listener, &[("scheduled_resync_interval", json!(1))]);
-    let ocean = build_with(&h, settings, live_config(), Some(Duration::from_millis(400)));
+    let ocean = build_with(
+        &h,
+        settings,
+        live_config(),
+        Some(Duration::from_millis(400)),
+    );
     let (shutdown, task) = spawn(&ocean);
     wait_ready(&ocean).await;
     eventually("two scheduled resyncs", || async {
@@ -555,7 +659,11 @@ async fn scheduled_resyncs_run_every_interval_and_report_the_next_one() {
     .await;
     let states = h.emulator.resync_states(INTEGRATION_ID).await.unwrap();
     assert_eq!(
-        states.iter().take(4).map(|s| s.status.as_str()).collect::<Vec<_>>(),
+        states
+            .iter()
+            .take(4)
+            .map(|s| s.status.as_str())
+            .collect::<Vec<_>>(),
         ["running", "completed", "running", "completed"]
     );
     for state in &states[..4] {
@@ -571,7 +679,11 @@ async fn scheduled_resyncs_run_every_interval_and_report_the_next_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_write_during_a_resync_is_not_deleted_by_it() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(&h, settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]), live_config());
+    let ocean = build(
+        &h,
+        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
+        live_config(),
+    );
     let (shutdown, task) = spawn(&ocean);
     wait_ready(&ocean).await;
     assert!(ocean.resync().await.is_success());
@@ -595,7 +707,11 @@ async fn a_live_write_during_a_resync_is_not_deleted_by_it() {
     .await;
     assert_eq!(response.status(), 200);
     eventually("the live write", || async {
-        h.emulator.entity("service", "svc-777").await.unwrap().is_some()
+        h.emulator
+            .entity("service", "svc-777")
+            .await
+            .unwrap()
+            .is_some()
     })
     .await;
     h.data.block_after_first_page.store(false, Ordering::SeqCst);
@@ -604,7 +720,13 @@ async fn a_live_write_during_a_resync_is_not_deleted_by_it() {
     assert!(report.is_success(), "{:?}", report.outcome);
     // Reconciliation lists owned entities updated before the resync started: svc-777 is not
     // stale, so it stays.
-    assert!(h.emulator.entity("service", "svc-777").await.unwrap().is_some());
+    assert!(
+        h.emulator
+            .entity("service", "svc-777")
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(h.stored("service").await.len(), 101);
     shutdown.cancel();
     task.await.unwrap().unwrap();

@@ -223,9 +223,17 @@ const ROWS: &[Row] = &[
         "s3cret-token",
         &[
             ("OCEAN__EVENT_LISTENER__TYPE", "WEBHOOK"),
-            ("OCEAN__EVENT_LISTENER__APP_HOST", "https://hook.example.com"),
+            (
+                "OCEAN__EVENT_LISTENER__APP_HOST",
+                "https://hook.example.com",
+            ),
         ],
-        |s| webhook(s).resync_token.as_ref().map_or("None".into(), |t| t.expose().into()),
+        |s| {
+            webhook(s)
+                .resync_token
+                .as_ref()
+                .map_or("None".into(), |t| t.expose().into())
+        },
         "s3cret-token",
     ),
     (

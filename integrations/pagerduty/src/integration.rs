@@ -391,6 +391,14 @@ impl Integration for PagerDuty {
     }
 
     async fn on_start(&self, ctx: &StartContext) -> Result<(), BoxError> {
+        // A run that serves no webhooks (ONCE, ACTIONS_ONLY) must not point PagerDuty at it.
+        if !ctx.processes_webhooks() {
+            tracing::debug!(
+                listener = ctx.listener(),
+                "webhooks are not processed by this listener: no PagerDuty webhook subscription"
+            );
+            return Ok(());
+        }
         let url = ctx.webhook_url(WEBHOOK_PATH).or_else(|| {
             self.shared
                 .config

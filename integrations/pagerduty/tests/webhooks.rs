@@ -364,6 +364,19 @@ async fn startup_creates_the_subscription_once() {
         .await
         .unwrap();
 
+    // A ONCE run serves no webhooks: no subscription even with a URL.
+    let once = MockServer::start().await;
+    let mut cfg = config(&once);
+    cfg.app_host = Some("https://hooks.acme.example".into());
+    let pd = PagerDuty::with_retry_policy(cfg, RetryPolicy::fast()).unwrap();
+    pd.on_start(
+        &StartContext::new(Some("https://ocean.acme.example".into()), "my-pd")
+            .with_listener("ONCE", false),
+    )
+    .await
+    .unwrap();
+    assert!(once.received_requests().await.unwrap().is_empty());
+
     // No URL at all: nothing is asked of PagerDuty.
     let quiet = MockServer::start().await;
     let pd = PagerDuty::with_retry_policy(config(&quiet), RetryPolicy::fast()).unwrap();

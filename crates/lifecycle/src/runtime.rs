@@ -73,6 +73,9 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    /// The event listener could not run (the reason says why).
+    #[error("{0}")]
+    ListenerFailed(String),
 }
 
 /// The Port client configuration the settings describe.
@@ -481,6 +484,7 @@ impl Ocean {
         Ok(match exit {
             ListenerExit::Finished(report) => RunOutcome::Once(report),
             ListenerExit::Stopped => RunOutcome::Stopped,
+            ListenerExit::Failed(reason) => return Err(RuntimeError::ListenerFailed(reason)),
         })
     }
 

@@ -3,10 +3,12 @@
 //! [`Coordinator`], which keeps them one at a time.
 //!
 //! Implemented: [`Once`], [`Polling`], [`Idle`] for the listener types that never resync
-//! (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`), and [`Webhook`] (its `POST /resync` is served by
-//! [`crate::http`]). The scheduled resync ([`schedule`]) runs beside any of them. `KAFKA` slots in
-//! behind the same [`EventListener`] trait; until it exists, [`listener_for`] refuses it.
+//! (`WEBHOOKS_ONLY`, `ACTIONS_ONLY`), [`Webhook`] (its `POST /resync` is served by
+//! [`crate::http`]), and `Kafka` with the `kafka` feature (without it, [`listener_for`] refuses
+//! `KAFKA`). The scheduled resync ([`schedule`]) runs beside any of them.
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod once;
 mod polling;
 pub mod schedule;
@@ -21,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 use crate::coordinator::Coordinator;
 use crate::report::ResyncReport;
 
+#[cfg(feature = "kafka")]
+pub use kafka::Kafka;
 pub use once::Once;
 pub use polling::{PollDecision, PollState, Polling, parse_timestamp};
 pub use webhook::Webhook;
@@ -43,6 +47,8 @@ pub enum ListenerExit {
     Finished(Arc<ResyncReport>),
     /// It stopped because of shutdown.
     Stopped,
+    /// It could not run (e.g. KAFKA could not reach what it needs); the reason is one line.
+    Failed(String),
 }
 
 /// Decides when resyncs run.
@@ -95,6 +101,9 @@ pub fn listener_for(
         ListenerSettings::Once => Ok(Box::new(Once)),
         ListenerSettings::Polling(p) => Ok(Box::new(Polling::new(p.clone()))),
         ListenerSettings::WebhooksOnly | ListenerSettings::ActionsOnly => Ok(Box::new(Idle(name))),
+        #[cfg(feature = "kafka")]
+        ListenerSettings::Kafka(k) => Ok(Box::new(Kafka::new(k.clone()))),
+        #[cfg(not(feature = "kafka"))]
         ListenerSettings::Kafka(_) => Err(UnsupportedListener("KAFKA")),
         ListenerSettings::Webhook(_) => Ok(Box::new(Webhook)),
     }

@@ -169,7 +169,7 @@ fn print_summary(
     let seconds = report.run.wall.as_secs_f64();
     println!();
     println!(
-        "Resync {} in {seconds:.2} s — peak memory {:.1} MiB.",
+        "Resync {}: the integration ran {seconds:.2} s from start to exit, peak memory {:.1} MiB.",
         report.resync_status.as_deref().unwrap_or("state unknown"),
         report.run.max_rss_mib()
     );
@@ -200,7 +200,14 @@ fn print_summary(
     println!(
         "Run it again:  make demo   (or cargo xtask demo --keep to keep the emulator up, --help for more)"
     );
-    if !options.keep {
+    if options.keep {
+        println!(
+            "Point another integration at it: OCEAN__PORT__BASE_URL={url} \
+             OCEAN__PORT__CLIENT_ID={} OCEAN__PORT__CLIENT_SECRET={}",
+            emulator::CLIENT_ID,
+            emulator.client_secret()
+        );
+    } else {
         println!("The emulator stops now; `make demo KEEP=1` leaves it running until Ctrl-C.");
     }
     println!(

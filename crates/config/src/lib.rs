@@ -40,8 +40,8 @@ pub use resources::{
 pub use settings::{
     ActionsProcessorSettings, CachingStorageMode, CreatePortResourcesOrigin, EventListener,
     EventListenerSettings, EventListenerType, IdentityPropagationSettings, IntegrationSettings,
-    KafkaSettings, LiveEventsSettings, LiveEventsType, LogFormat, LogLevel, MetricsSettings, OAuthSettings,
-    PollingSettings, PortSettings, ProcessingMode, RedisSettings, Runtime, Settings,
+    KafkaSettings, LiveEventsSettings, LiveEventsType, LogFormat, LogLevel, MetricsSettings,
+    OAuthSettings, PollingSettings, PortSettings, ProcessingMode, RedisSettings, Runtime, Settings,
     SslClientSettings, SslSettings, SslX509Settings, StreamingSettings, VaultSettings, VaultType,
     WebhookSettings,
 };

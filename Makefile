@@ -52,12 +52,13 @@ demo:
 INTEGRATION ?= fake
 
 # A static x86_64-unknown-linux-musl binary of integrations/$(INTEGRATION), dist profile.
+# FEATURES=kafka adds the KAFKA event listener (librdkafka and its own OpenSSL, about 8 MiB).
 static:
-	$(CARGO) xtask static $(INTEGRATION)
+	$(CARGO) xtask static $(INTEGRATION) $(if $(FEATURES),--features $(FEATURES))
 
 # The container image of integrations/$(INTEGRATION) (needs a Docker engine; see docker/README.md).
 image:
-	$(CARGO) xtask image $(INTEGRATION)
+	$(CARGO) xtask image $(INTEGRATION) $(if $(FEATURES),--features $(FEATURES))
 
 # Every integration folder has what an integration needs (also a test of `cargo test`).
 check-integrations:

@@ -25,6 +25,8 @@ pub struct Build {
     pub target: Option<String>,
     /// Extra environment for cargo (e.g. target-specific `RUSTFLAGS`).
     pub env: Vec<(String, String)>,
+    /// Cargo features to enable on top of the defaults (`--features`).
+    pub features: Vec<String>,
 }
 
 impl Build {
@@ -35,6 +37,7 @@ impl Build {
             profile: "release".to_owned(),
             target: None,
             env: Vec::new(),
+            features: Vec::new(),
         }
     }
 }
@@ -78,6 +81,9 @@ pub fn build(ws: &Workspace, build: &Build) -> Result<Built> {
     }
     if let Some(target) = &build.target {
         cmd.args(["--target", target]);
+    }
+    if !build.features.is_empty() {
+        cmd.args(["--features", &build.features.join(",")]);
     }
     cmd.envs(build.env.iter().map(|(k, v)| (k, v)));
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());

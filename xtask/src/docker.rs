@@ -403,8 +403,8 @@ fn absolute(workdir: &str, path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// What `make image` checks and builds.
-pub fn build_image(ws: &Workspace, integration: &str) -> Result<()> {
+/// What `make image` checks and builds; `features` is passed as the `FEATURES` build argument.
+pub fn build_image(ws: &Workspace, integration: &str, features: &str) -> Result<()> {
     let dockerfile_path = ws.integration_dir(integration).join("Dockerfile");
     if !dockerfile_path.is_file() {
         bail!("there is no {}", ws.display(&dockerfile_path));
@@ -443,6 +443,7 @@ pub fn build_image(ws: &Workspace, integration: &str) -> Result<()> {
             &ws.root().join("docker").join(file),
             tag,
             &ws.root().join("docker"),
+            &[],
         )?;
     }
     let tag = format!(
@@ -450,12 +451,19 @@ pub fn build_image(ws: &Workspace, integration: &str) -> Result<()> {
         Workspace::package(integration),
         version(ws, integration)?
     );
-    docker_build(ws, &dockerfile_path, &tag, ws.root())?;
+    let features_arg = format!("FEATURES={features}");
+    docker_build(ws, &dockerfile_path, &tag, ws.root(), &[&features_arg])?;
     println!("built {tag}");
     Ok(())
 }
 
-fn docker_build(ws: &Workspace, file: &Path, tag: &str, context: &Path) -> Result<()> {
+fn docker_build(
+    ws: &Workspace,
+    file: &Path,
+    tag: &str,
+    context: &Path,
+    build_args: &[&str],
+) -> Result<()> {
     println!(
         "docker build -f {} -t {tag} {}",
         ws.display(file),
@@ -465,6 +473,7 @@ fn docker_build(ws: &Workspace, file: &Path, tag: &str, context: &Path) -> Resul
         .arg("build")
         .arg("-f")
         .arg(file)
+        .args(build_args.iter().flat_map(|a| ["--build-arg", a]))
         .args(["-t", tag])
         .arg(context)
         .status()

@@ -72,6 +72,10 @@ enum Task {
         /// Target: auto (musl, else a crt-static glibc build with a warning), musl or gnu.
         #[arg(long, value_enum, default_value = "auto")]
         target: TargetChoice,
+        /// Cargo features on top of the defaults, comma-separated (`kafka`: the KAFKA listener,
+        /// librdkafka with its own OpenSSL). An empty value means none.
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
     },
     /// Build the static binary and prove it: linkage, no OpenSSL, size, a demo resync (`make test`).
     StaticCheck {
@@ -90,6 +94,10 @@ enum Task {
         /// The integration (folder under integrations/).
         #[arg(default_value = "fake")]
         integration: String,
+        /// Cargo features for the binary (the Dockerfile's `FEATURES` build argument), e.g.
+        /// `kafka`.
+        #[arg(long, default_value = "")]
+        features: String,
     },
     /// Check that every integration folder has the files an integration needs.
     CheckIntegrations,
@@ -174,6 +182,7 @@ fn run(task: Task) -> Result<()> {
             profile,
             out_dir,
             target,
+            features,
         } => {
             static_build::build_static(
                 &ws,
@@ -182,6 +191,10 @@ fn run(task: Task) -> Result<()> {
                     profile,
                     out_dir,
                     target,
+                    features: features
+                        .into_iter()
+                        .filter(|f| !f.trim().is_empty())
+                        .collect(),
                 },
             )?;
         }
@@ -197,11 +210,15 @@ fn run(task: Task) -> Result<()> {
                     profile,
                     out_dir: None,
                     target,
+                    features: Vec::new(),
                 },
             )?;
         }
         Task::Run { integration, once } => run_local::run(&ws, &integration, once)?,
-        Task::Image { integration } => docker::build_image(&ws, &integration)?,
+        Task::Image {
+            integration,
+            features,
+        } => docker::build_image(&ws, &integration, &features)?,
         Task::CheckIntegrations => {
             let problems = layout::check_all(&ws)?;
             if !problems.is_empty() {

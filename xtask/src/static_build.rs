@@ -46,6 +46,8 @@ pub struct StaticOptions {
     pub out_dir: Option<PathBuf>,
     /// The target.
     pub target: TargetChoice,
+    /// Cargo features on top of the integration's defaults (`kafka` for the KAFKA listener).
+    pub features: Vec<String>,
 }
 
 /// A built static binary.
@@ -90,6 +92,7 @@ pub fn build_static(ws: &Workspace, options: &StaticOptions) -> Result<StaticBin
         profile: options.profile.clone(),
         target: Some(target.to_owned()),
         env: Vec::new(),
+        features: options.features.clone(),
     };
     if target == GNU {
         build.env.push((
@@ -97,8 +100,13 @@ pub fn build_static(ws: &Workspace, options: &StaticOptions) -> Result<StaticBin
             "-C target-feature=+crt-static".into(),
         ));
     }
+    let with = if options.features.is_empty() {
+        String::new()
+    } else {
+        format!(" and the features {}", options.features.join(","))
+    };
     println!(
-        "Building {package} for {target} with the `{}` profile…",
+        "Building {package} for {target} with the `{}` profile{with}…",
         options.profile
     );
     let built = cargo::build(ws, &build)?;

@@ -80,10 +80,8 @@ fn check_image(ws: &Workspace, name: &str) {
         (".", None)
     );
     assert!(
-        build
-            .runs
-            .iter()
-            .any(|r| r.trim() == format!("cargo xtask static {name} --out-dir /out")),
+        build.runs.iter().any(|r| r.trim()
+            == format!("cargo xtask static {name} --features \"${{FEATURES}}\" --out-dir /out")),
         "{:?}",
         build.runs
     );

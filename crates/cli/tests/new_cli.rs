@@ -241,7 +241,8 @@ fn flags_generate_a_complete_integration_in_the_workspace_around_the_current_dir
         build
             .runs
             .iter()
-            .any(|r| r == "cargo xtask static acme-tickets --out-dir /out")
+            .any(|r| r
+                == "cargo xtask static acme-tickets --features \"${FEATURES}\" --out-dir /out")
     );
 }
 

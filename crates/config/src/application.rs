@@ -139,7 +139,7 @@ impl ApplicationSettings {
         }
     }
 
-    /// A YAML-like rendering, for `ocean config`.
+    /// A YAML-like rendering, for `ocean-NAME --print-config`.
     pub fn render(&self) -> String {
         format!(
             "log_level: {}\nlog_format: {}\nenable_http_logging: {}\nport: {}\nhost: {}\n",

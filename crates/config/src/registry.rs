@@ -337,7 +337,7 @@ settings! {
     "identity_propagation.oauth.state_signing_secret": SettingKind::Secret, "null", true, true, "Key that signs OAuth state values.";
 }
 
-/// The settings reference as a Markdown table (for `CONFIGURATION.md` and `ocean config --help`).
+/// The settings reference as a Markdown table (for `CONFIGURATION.md`).
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| Environment variable | config.yaml key | Type | Default | Meaning |\n|---|---|---|---|---|\n",

@@ -1,4 +1,4 @@
-//! Printing a loaded configuration (`ocean config`, `ocean sail --print-config`): YAML that could
+//! Printing a loaded configuration (`ocean-NAME --print-config`): YAML that could
 //! be pasted back into `config.yaml`, every secret shown as `[REDACTED]`, each value followed by
 //! a comment saying where it came from.
 //!

@@ -26,20 +26,38 @@ fn configuration_md_has_the_current_settings_table() {
     }
 }
 
-/// The fenced block that follows `<!-- example:NAME -->` in CONFIGURATION.md.
-fn example(name: &str) -> String {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CONFIGURATION.md"))
-            .unwrap();
+/// The documents that carry the complete configuration example: this crate's reference and the
+/// repository's README.
+fn documents() -> [std::path::PathBuf; 2] {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        crate_dir.join("CONFIGURATION.md"),
+        crate_dir.join("../../README.md"),
+    ]
+}
+
+/// The fenced block that follows `<!-- example:NAME -->` in `document`.
+fn example(document: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(document).unwrap();
     let marker = format!("<!-- example:{name} -->\n");
-    let after = &text[text.find(&marker).expect("example marker") + marker.len()..];
+    let start = text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{} has no {marker:?}", document.display()));
+    let after = &text[start + marker.len()..];
     let body = &after[after.find('\n').unwrap() + 1..];
     body[..body.find("```").unwrap()].to_owned()
 }
 
 #[test]
 fn the_documented_example_loads_the_same_from_yaml_and_from_environment_variables() {
+    for document in documents() {
+        example_loads_the_same_from_yaml_and_from_environment_variables(&document);
+    }
+}
+
+fn example_loads_the_same_from_yaml_and_from_environment_variables(document: &Path) {
     use ocean_config::{IntegrationInfo, Loader, Spec};
+    let example = |name: &str| example(document, name);
     let spec = Spec::parse(Path::new(".port/spec.yaml"), &example("spec.yaml")).unwrap();
 
     let yaml_dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@
 //! It deliberately has no knobs for concurrency or page size: the API's own limits (100 items a
 //! page, ten requests in flight as the reference) are the right values for every account.
 
-use ocean_model::Secret;
+use ocean::Secret;
 use serde::Deserialize;
 
 /// PagerDuty's REST API in the US service region (the default).

@@ -290,7 +290,7 @@ async fn oauth_tokens_are_sent_as_bearer() {
         .mount(&server)
         .await;
     let mut config = config(&server);
-    config.token = ocean_model::Secret::new("pdus+oauth-token");
+    config.token = ocean::Secret::new("pdus+oauth-token");
     let client = PagerDutyClient::new(&config).unwrap();
     assert_eq!(
         client

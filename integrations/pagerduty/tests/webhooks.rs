@@ -18,7 +18,7 @@ const SECRET: &str = "whsec-5f1c0e";
 
 fn routes(server: &MockServer, secret: Option<&str>) -> Vec<WebhookRoute> {
     let mut config = config(server);
-    config.webhook_secret = secret.map(ocean_model::Secret::new);
+    config.webhook_secret = secret.map(ocean::Secret::new);
     PagerDuty::with_retry_policy(config, RetryPolicy::fast())
         .unwrap()
         .webhook_processors()

@@ -82,10 +82,12 @@ impl EventListener for Idle {
     }
 }
 
-/// A listener type this build cannot run yet.
+/// A listener type this build does not include (KAFKA without the `kafka` feature).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "the {0} event listener is not supported yet; use POLLING or ONCE (OCEAN__EVENT_LISTENER__TYPE)"
+    "the {0} event listener is not in this build: it is the `kafka` Cargo feature (build with \
+     `--features kafka`, or `make static FEATURES=kafka`); or choose POLLING, WEBHOOK, \
+     WEBHOOKS_ONLY or ONCE (OCEAN__EVENT_LISTENER__TYPE)"
 )]
 pub struct UnsupportedListener(pub &'static str);
 

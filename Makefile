@@ -38,10 +38,11 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-# End to end (10k and 100k records into the emulator: wall time, entities/s, peak RSS), then the
-# mapping and emulator-ingest benches. RECORDS=5000,50000 changes the sizes; E2E=1 skips the rest.
+# End to end (10k and 100k records into the emulator: wall time, entities/s, peak RSS of the
+# static binary that ships), then the mapping and emulator-ingest benches. RECORDS=5000,50000
+# changes the sizes; E2E=1 skips the rest; RELEASE=1 measures a plain release build instead.
 bench:
-	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(E2E),--e2e-only)
+	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(E2E),--e2e-only) $(if $(RELEASE),--release)
 
 # Builds (release), starts the Port emulator on a free 127.0.0.1 port, resyncs the fake integration
 # once into it and prints a summary; KEEP=1 keeps the emulator up until Ctrl-C.

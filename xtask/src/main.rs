@@ -45,9 +45,13 @@ enum Task {
         /// Only the end-to-end runs, not `cargo bench` of the mapping and emulator crates.
         #[arg(long)]
         e2e_only: bool,
-        /// Benchmark this ocean-fake executable (e.g. the static one) instead of a release build.
+        /// Benchmark this ocean-fake executable instead of the static binary that ships.
         #[arg(long)]
         binary: Option<PathBuf>,
+        /// Benchmark a plain release build (quicker to build) instead of the static binary that
+        /// ships (`make static`: musl, dist profile).
+        #[arg(long, conflicts_with = "binary")]
+        release: bool,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -166,8 +170,25 @@ fn run(task: Task) -> Result<()> {
             records,
             e2e_only,
             binary,
+            release,
         } => {
-            let binary = binary.map(std::path::absolute).transpose()?;
+            let binary = match binary {
+                Some(binary) => Some(std::path::absolute(binary)?),
+                None if release => None,
+                None => Some(
+                    static_build::build_static(
+                        &ws,
+                        &StaticOptions {
+                            integration: "fake".into(),
+                            profile: "dist".into(),
+                            out_dir: None,
+                            target: TargetChoice::Auto,
+                            features: Vec::new(),
+                        },
+                    )?
+                    .path,
+                ),
+            };
             bench::bench(
                 &ws,
                 &BenchOptions {

@@ -56,6 +56,7 @@
 //! Invariant: integrations never talk to Port; this crate owns the process (runtime, signals,
 //! global logging), the lifecycle crate owns everything that happens in it.
 
+mod allocator;
 mod cli;
 mod logging;
 pub mod prelude;
@@ -131,6 +132,7 @@ where
     Fut: Future<Output = Result<I, BoxError>>,
     I: Integration,
 {
+    allocator::return_freed_memory_promptly();
     let args = cli::Args::parse();
     let prepared = match prepare(manifest, &args) {
         Ok(prepared) => prepared,

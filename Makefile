@@ -10,8 +10,9 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SHARED ?= $(abspath ../shared)
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
-.PHONY: help build test lint fmt bench demo new conformance
+.PHONY: help build test lint fmt bench demo new conformance conformance-check
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -19,16 +20,22 @@ help:
 build:
 	$(CARGO) build --workspace --release
 
+# The conformance check and the static check reuse the `ocean` and `port-emulator` binaries that
+# `cargo test` built (a separate `cargo build` would compile much of the workspace again with
+# other features).
 test:
 	$(CARGO) test --workspace --no-fail-fast
-	$(MAKE) conformance
-	$(CARGO) xtask static-check fake
+	$(MAKE) conformance-check
+	$(CARGO) xtask static-check fake --emulator $(TARGET_DIR)/debug/port-emulator
 
 # Python Ocean's mapping cases against `ocean map` (also run by `make test`).
 conformance:
 	$(CARGO) build -p ocean-cli
+	$(MAKE) conformance-check
+
+conformance-check:
 	python3 $(SHARED)/conformance/check.py \
-		--cmd '$(CURDIR)/target/debug/ocean map --config {config} --kind {kind} {input}' \
+		--cmd '$(TARGET_DIR)/debug/ocean map --config {config} --kind {kind} {input}' \
 		$(SHARED)/conformance/cases
 
 lint:

@@ -92,6 +92,9 @@ enum Task {
         /// Target (see `static`).
         #[arg(long, value_enum, default_value = "auto")]
         target: TargetChoice,
+        /// The port-emulator executable for the demo resync (default: a release build of it).
+        #[arg(long)]
+        emulator: Option<PathBuf>,
     },
     /// Build an integration's container image with Docker (`make image`).
     Image {
@@ -223,7 +226,9 @@ fn run(task: Task) -> Result<()> {
             integration,
             profile,
             target,
+            emulator,
         } => {
+            let emulator = emulator.map(std::path::absolute).transpose()?;
             static_build::static_check(
                 &ws,
                 &StaticOptions {
@@ -233,6 +238,7 @@ fn run(task: Task) -> Result<()> {
                     target,
                     features: Vec::new(),
                 },
+                emulator.as_deref(),
             )?;
         }
         Task::Run { integration, once } => run_local::run(&ws, &integration, once)?,

@@ -8,7 +8,7 @@
 //! and says so.
 
 use anyhow::{Context, Result, bail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -195,7 +195,14 @@ fn musl_c_compiler() -> bool {
 }
 
 /// Builds, then checks linkage, dependencies, size, and runs the demo resync with the binary.
-pub fn static_check(ws: &Workspace, options: &StaticOptions) -> Result<StaticBinary> {
+///
+/// The demo resync runs against `emulator` when given (`make test` passes the one its `cargo
+/// test` built), else against a release build of the emulator.
+pub fn static_check(
+    ws: &Workspace,
+    options: &StaticOptions,
+    emulator: Option<&Path>,
+) -> Result<StaticBinary> {
     let binary = build_static(ws, options)?;
     let mut problems = Vec::new();
 
@@ -242,16 +249,27 @@ pub fn static_check(ws: &Workspace, options: &StaticOptions) -> Result<StaticBin
         );
     }
     println!("\nThe demo resync with the static binary:");
-    demo::demo(
-        ws,
-        &DemoOptions {
-            integration: options.integration.clone(),
-            binary: Some(binary.path.clone()),
-            env: Vec::new(),
-            keep: false,
-            echo_logs: false,
-        },
-    )?;
+    let demo_options = DemoOptions {
+        integration: options.integration.clone(),
+        binary: Some(binary.path.clone()),
+        env: Vec::new(),
+        keep: false,
+        echo_logs: false,
+    };
+    match emulator {
+        Some(emulator) => {
+            if !emulator.is_file() {
+                bail!(
+                    "no emulator binary at {} (build it with `cargo build -p port-emulator`)",
+                    emulator.display()
+                );
+            }
+            demo::run_demo(ws, &demo_options, emulator, &binary.path)?;
+        }
+        None => {
+            demo::demo(ws, &demo_options)?;
+        }
+    }
     println!(
         "\nstatic check passed: {} ({}, {:.1} MiB)",
         ws.display(&binary.path),

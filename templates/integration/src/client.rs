@@ -13,8 +13,8 @@
 //! `Retry-After` in [`{{ project-name | pascal_case }}Client::get_json`].
 
 use crate::config::{{ project-name | pascal_case }}Config;
+use ocean::Secret;
 use ocean::prelude::{BoxStream, StreamExt, try_stream};
-use ocean_model::Secret;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

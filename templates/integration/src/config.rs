@@ -20,7 +20,7 @@
 //! description), then add the field here under its snake_case name. Credentials are [`Secret`]s:
 //! they never print, not even through `{:?}`.
 
-use ocean_model::Secret;
+use ocean::Secret;
 use serde::Deserialize;
 use url::Url;
 

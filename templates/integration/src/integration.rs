@@ -24,14 +24,12 @@ use crate::config::{{ project-name | pascal_case }}Config;
 use crate::webhook::{{ kind | pascal_case }}Events;
 {%- endif %}
 {%- if webhook %}
+use ocean::Secret;
 use ocean::prelude::WebhookRoute;
 {%- endif %}
 use ocean::prelude::{
     FetchContext, FetchError, Integration, PageStream, StreamExt, TryStreamExt, stream,
 };
-{%- if webhook %}
-use ocean_model::Secret;
-{%- endif %}
 
 /// The `{{ kind }}` kind: the {{ kind_plural }} of {{ title }}.
 pub const {{ kind | shouty_snake_case }}: &str = "{{ kind }}";

@@ -15,11 +15,11 @@
 use crate::client::{ClientError, {{ project-name | pascal_case }}Client};
 use crate::integration::{{ kind | shouty_snake_case }};
 use hmac::{Hmac, Mac};
+use ocean::Secret;
 use ocean::prelude::{
     BoxError, FetchContext, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
     async_trait,
 };
-use ocean_model::Secret;
 use reqwest::StatusCode;
 use sha2::Sha256;
 

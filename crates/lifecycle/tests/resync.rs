@@ -473,8 +473,8 @@ async fn the_fetcher_never_runs_far_ahead_of_the_upserts() {
     let worst = watch.await.unwrap();
     assert!(report.is_success(), "{}", report.outcome);
     assert_eq!(report.kind(1).unwrap().counts.upserted, 4000);
-    // Pages of 50: at most map_workers (2) + load_concurrency (4) chunks in the pipeline, plus
-    // the page being counted and the one being split; 12 pages leaves room for scheduling.
+    // Pages of 50: at most map_workers (2) + load_concurrency (8) chunks in the pipeline, plus
+    // the page being counted and the one being split.
     assert!(
         worst <= 12 * 50,
         "the fetcher ran {worst} items ahead of the upserts"

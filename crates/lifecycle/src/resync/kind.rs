@@ -429,12 +429,8 @@ impl ResyncEngine {
     }
 }
 
-/// Runs a load job on its own blocking-pool thread, driven by the runtime's handle.
-///
-/// The Port client's bulk-upsert future cannot be proven `Send` (it holds a closure over
-/// borrowed chunks, which trips rustc's higher-ranked lifetime check), so it cannot go to
-/// `tokio::spawn`; `Handle::block_on` on a blocking thread runs it without moving it between
-/// threads, while I/O and timers stay on the runtime. Several loads still run in parallel.
+/// Runs a load job as a task on the runtime (it only waits on Port, so it needs no thread of its
+/// own); it ends early with nothing done when the resync is cancelled.
 fn spawn_load(
     loads: &mut JoinSet<LoadOutcome>,
     spec: Arc<LoadSpec>,
@@ -442,14 +438,11 @@ fn spawn_load(
     fetched_at: Instant,
     cancel: tokio_util::sync::CancellationToken,
 ) {
-    let handle = tokio::runtime::Handle::current();
-    loads.spawn_blocking(move || {
-        handle.block_on(async move {
-            tokio::select! {
-                outcome = load(spec, job, Some(fetched_at)) => outcome,
-                _ = cancel.cancelled() => LoadOutcome::default(),
-            }
-        })
+    loads.spawn(async move {
+        tokio::select! {
+            outcome = load(spec, job, Some(fetched_at)) => outcome,
+            _ = cancel.cancelled() => LoadOutcome::default(),
+        }
     });
 }
 

@@ -49,9 +49,9 @@ pub struct EngineConfig {
     /// Parent items per mapping chunk for resources with `itemsToParse`, whose children
     /// multiply (default 20).
     pub map_chunk_items_to_parse: usize,
-    /// Batches in the filter/upsert stage at once (default 4). Each runs on its own blocking
-    /// thread with up to `bulk_upsert_concurrency` requests; more loads buy little against a
-    /// fast Port and cost about 2 MiB of allocator memory each (`make bench`).
+    /// Batches in the filter/upsert stage at once (default 8), each an async task with up to
+    /// `bulk_upsert_concurrency` requests in flight: enough to keep a high-latency Port busy,
+    /// and about half a MiB of peak memory per batch on the benchmark (`make bench`).
     pub load_concurrency: usize,
     /// Skip entities Port already holds unchanged (default true).
     pub changed_entity_filter: bool,
@@ -65,7 +65,7 @@ impl Default for EngineConfig {
             map_workers: available_cores(),
             map_chunk_items: 500,
             map_chunk_items_to_parse: 20,
-            load_concurrency: 4,
+            load_concurrency: 8,
             changed_entity_filter: true,
         }
     }

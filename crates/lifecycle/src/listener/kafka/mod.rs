@@ -74,6 +74,9 @@ pub use filter::{IgnoreCause, ResyncCause, Verdict, judge, judge_value};
 /// The longest time a handled message waits to be committed.
 pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long a stopping listener waits for the report of a resync that is just ending.
+pub const REPORT_GRACE: Duration = Duration::from_millis(500);
+
 /// Why the KAFKA listener could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaListenerError {
@@ -323,14 +326,7 @@ impl Kafka {
                 }
                 report = wait_for(&mut running) => {
                     running = None;
-                    let interrupted =
-                        matches!(report.outcome, ResyncOutcome::Aborted(AbortReason::Shutdown));
-                    if !interrupted {
-                        let mut state = lock(&offsets);
-                        state.hold = None;
-                        state.dirty = true;
-                        commit(&consumer, &topic, &mut state);
-                    }
+                    finished(&report, &consumer, &topic);
                 }
                 _ = tick.tick() => {
                     let mut state = lock(&offsets);
@@ -340,9 +336,33 @@ impl Kafka {
                 }
             }
         }
+        // The shutdown can come as the resync ends (its state already `completed` in Port, its
+        // report on the way, or `select!` taking the shutdown first): a resync that ends within
+        // REPORT_GRACE still releases its message. One still running is aborted by the
+        // shutdown after this listener returns, and its message stays held.
+        if let Some(running) = running.as_mut()
+            && let Ok(report) = tokio::time::timeout(REPORT_GRACE, running).await
+        {
+            finished(&report, &consumer, &topic);
+        }
         close(consumer, topic).await;
         ListenerExit::Stopped
     }
+}
+
+/// The resync a message started has ended: unless the shutdown interrupted it, the message is
+/// done and its partition is committed past it.
+fn finished(report: &ResyncReport, consumer: &StreamConsumer<ConsumerEvents>, topic: &str) {
+    if matches!(
+        report.outcome,
+        ResyncOutcome::Aborted(AbortReason::Shutdown)
+    ) {
+        return;
+    }
+    let mut state = lock(&consumer.context().offsets);
+    state.hold = None;
+    state.dirty = true;
+    commit(consumer, topic, &mut state);
 }
 
 struct Connected {

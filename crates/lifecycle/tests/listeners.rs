@@ -40,12 +40,7 @@ async fn once_runs_startup_and_one_resync() {
 async fn polling_runs_exactly_one_resync_per_request() {
     let h = Harness::new(json!({"type": "POLLING", "interval": 1, "resync_on_start": false})).await;
     let ocean = Arc::new(h.ocean());
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let ocean = ocean.clone();
-        let shutdown = shutdown.clone();
-        async move { ocean.run(shutdown).await }
-    });
+    let (shutdown, running) = spawn(&ocean);
     eventually("two polls", || async { polls(&h) >= 2 }).await;
     assert!(h.states().await.is_empty(), "no resync without a request");
 
@@ -70,12 +65,7 @@ async fn a_newer_request_supersedes_the_running_resync_in_order() {
     let h = Harness::new(json!({"type": "POLLING", "interval": 1, "resync_on_start": false})).await;
     h.data.block_after_first_page.store(true, Ordering::SeqCst);
     let ocean = Arc::new(h.ocean());
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let ocean = ocean.clone();
-        let shutdown = shutdown.clone();
-        async move { ocean.run(shutdown).await }
-    });
+    let (shutdown, running) = spawn(&ocean);
     eventually("a first poll", || async { polls(&h) >= 1 }).await;
     assert!(h.emulator.request_resync(INTEGRATION_ID).await.unwrap());
     eventually("the first resync to block", || async {
@@ -119,12 +109,7 @@ async fn shutdown_during_a_resync_aborts_it_and_deletes_nothing() {
     h.data.set("service", (0..60).map(service).collect());
     h.data.block_after_first_page.store(true, Ordering::SeqCst);
     let ocean = Arc::new(h.ocean());
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let ocean = ocean.clone();
-        let shutdown = shutdown.clone();
-        async move { ocean.run(shutdown).await }
-    });
+    let (shutdown, running) = spawn(&ocean);
     eventually("the startup resync to block", || async {
         h.data.blocked.load(Ordering::SeqCst) == 1
     })
@@ -146,12 +131,7 @@ async fn a_failed_polling_resync_is_reported_and_polling_goes_on() {
     h.data.set("service", (0..120).map(service).collect());
     h.data.fail("service");
     let ocean = Arc::new(h.ocean());
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let ocean = ocean.clone();
-        let shutdown = shutdown.clone();
-        async move { ocean.run(shutdown).await }
-    });
+    let (shutdown, running) = spawn(&ocean);
     eventually("the startup resync to fail", || async {
         h.states().await.len() == 2
     })

@@ -200,25 +200,22 @@ fn live_config() -> LiveConfig {
     }
 }
 
-/// Runs `ocean` in the background; returns the shutdown token and the task.
-fn spawn(
-    ocean: &Arc<Ocean>,
-) -> (
-    CancellationToken,
-    tokio::task::JoinHandle<Result<RunOutcome, ocean_lifecycle::RuntimeError>>,
-) {
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn({
-        let ocean = ocean.clone();
-        let shutdown = shutdown.clone();
-        async move { ocean.run(shutdown).await }
-    });
-    (shutdown, task)
-}
-
 async fn wait_ready(ocean: &Ocean) {
     let ocean_ready = || async { ocean.readiness().get() };
     eventually("the integration to be ready", ocean_ready).await;
+}
+
+/// Builds and starts a WEBHOOKS_ONLY runtime with the default live-event settings, ready for
+/// requests; returns it with its shutdown token and task.
+async fn start_webhooks_only(h: &Harness) -> (Arc<Ocean>, CancellationToken, RunTask) {
+    let ocean = build(
+        h,
+        settings(h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
+        live_config(),
+    );
+    let (shutdown, task) = spawn(&ocean);
+    wait_ready(&ocean).await;
+    (ocean, shutdown, task)
 }
 
 fn url(ocean: &Ocean, path: &str) -> String {
@@ -259,13 +256,7 @@ async fn scrape(http: &reqwest::Client, ocean: &Ocean) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(
-        &h,
-        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
-        live_config(),
-    );
-    let (shutdown, task) = spawn(&ocean);
-    wait_ready(&ocean).await;
+    let (ocean, shutdown, task) = start_webhooks_only(&h).await;
     // A full resync first (WEBHOOKS_ONLY never starts one itself; code may).
     assert!(ocean.resync().await.is_success());
     assert_eq!(h.stored("service").await.len(), 100);
@@ -357,13 +348,7 @@ async fn webhooks_upsert_and_delete_through_the_mapping_and_metrics_count_them()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_webhook_gets_401_and_changes_nothing() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(
-        &h,
-        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
-        live_config(),
-    );
-    let (shutdown, task) = spawn(&ocean);
-    wait_ready(&ocean).await;
+    let (ocean, shutdown, task) = start_webhooks_only(&h).await;
     let http = reqwest::Client::new();
     let body = serde_json::to_vec(&json!({"kind": "service", "item": service(1)})).unwrap();
     let forged = http
@@ -679,13 +664,7 @@ async fn scheduled_resyncs_run_every_interval_and_report_the_next_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_write_during_a_resync_is_not_deleted_by_it() {
     let h = Harness::new(json!({"type": "WEBHOOKS_ONLY"})).await;
-    let ocean = build(
-        &h,
-        settings(&h, json!({"type": "WEBHOOKS_ONLY"}), &[]),
-        live_config(),
-    );
-    let (shutdown, task) = spawn(&ocean);
-    wait_ready(&ocean).await;
+    let (ocean, shutdown, task) = start_webhooks_only(&h).await;
     assert!(ocean.resync().await.is_success());
     // A resync that blocks mid-way; meanwhile a webhook creates a service the third party's
     // listing does not have yet.

@@ -20,6 +20,16 @@ fn hello_binary() -> PathBuf {
     path
 }
 
+/// A fresh in-process emulator and a project folder for `count` greetings.
+async fn start(count: u64) -> (RunningEmulator, tempfile::TempDir) {
+    let emulator = port_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), count);
+    (emulator, dir)
+}
+
 fn project(dir: &Path, count: u64) {
     let resources = dir.join(".port/resources");
     std::fs::create_dir_all(&resources).unwrap();
@@ -62,11 +72,7 @@ fn sail(emulator: &RunningEmulator, dir: &Path, args: &[&str], env: &[(&str, &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_syncs_and_exits_zero_then_shrinks() {
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), 250);
+    let (emulator, dir) = start(250).await;
     let out = tokio::task::block_in_place(|| sail(&emulator, dir.path(), &["--once"], &[]));
     assert!(
         out.status.success(),
@@ -97,11 +103,7 @@ async fn once_syncs_and_exits_zero_then_shrinks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configuration_exits_two_with_one_line() {
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), 10);
+    let (emulator, dir) = start(10).await;
     let out = tokio::task::block_in_place(|| {
         sail(
             &emulator,
@@ -133,11 +135,7 @@ async fn bad_configuration_exits_two_with_one_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn print_config_masks_secrets_and_exits_zero() {
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), 10);
+    let (emulator, dir) = start(10).await;
     let out = tokio::task::block_in_place(|| sail(&emulator, dir.path(), &["--print-config"], &[]));
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -152,11 +150,7 @@ async fn print_config_masks_secrets_and_exits_zero() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_once_resync_exits_one() {
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), 10);
+    let (emulator, dir) = start(10).await;
     // A mapping kind the integration does not fetch fails the resync.
     std::fs::write(
         dir.path().join(".port/resources/port-app-config.yml"),
@@ -177,11 +171,7 @@ async fn sigterm_during_a_resync_aborts_it_deletes_nothing_and_exits_within_ten_
     use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), 250);
+    let (emulator, dir) = start(250).await;
     let out = tokio::task::block_in_place(|| sail(&emulator, dir.path(), &["--once"], &[]));
     assert!(out.status.success());
     assert_eq!(emulator.entity_count("greeting").await.unwrap(), 250);

@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use ocean_config::{IntegrationInfo, Loader, PortResources, Settings};
 use ocean_lifecycle::{
-    EngineConfig, FetchContext, FetchError, Integration, Ocean, Page, PageStream,
-    port_client_config,
+    EngineConfig, FetchContext, FetchError, Integration, Ocean, Page, PageStream, RunOutcome,
+    RuntimeError, port_client_config,
 };
 use ocean_port_client::{PortClient, RetryPolicy};
 use port_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 pub const INTEGRATION_ID: &str = "test-int";
 pub const INTEGRATION_TYPE: &str = "test";
@@ -260,6 +261,21 @@ pub fn settings_for(emulator: &RunningEmulator, listener: Value) -> Settings {
         .set("event_listener", listener)
         .load()
         .expect("settings load")
+}
+
+/// A runtime running in the background ([`spawn`]).
+pub type RunTask = tokio::task::JoinHandle<Result<RunOutcome, RuntimeError>>;
+
+/// Runs `ocean` (its listener, until the token is cancelled) in the background; returns the
+/// shutdown token and the task.
+pub fn spawn(ocean: &Arc<Ocean>) -> (CancellationToken, RunTask) {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn({
+        let ocean = ocean.clone();
+        let shutdown = shutdown.clone();
+        async move { ocean.run(shutdown).await }
+    });
+    (shutdown, task)
 }
 
 pub fn ids(prefix: &str, range: impl IntoIterator<Item = usize>) -> Vec<String> {

@@ -232,21 +232,28 @@ mod tests {
         assert_eq!(pages, expected);
     }
 
-    #[tokio::test]
-    async fn an_error_status_names_the_url_and_quotes_the_body_but_never_the_token() {
+    /// The error of listing `{{ kind_plural }}` from a server that answers every request with
+    /// `response`, and that server's URL.
+    async fn list_error(response: ResponseTemplate) -> (ClientError, String) {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(403).set_body_string("token lacks scope read"))
+            .respond_with(response)
             .mount(&server)
             .await;
-
         let err = client(&server)
             .list("{{ kind_plural }}")
             .try_collect::<Vec<_>>()
             .await
             .unwrap_err();
+        (err, server.uri())
+    }
+
+    #[tokio::test]
+    async fn an_error_status_names_the_url_and_quotes_the_body_but_never_the_token() {
+        let (err, uri) =
+            list_error(ResponseTemplate::new(403).set_body_string("token lacks scope read")).await;
         let message = err.to_string();
-        let url = format!("{}/v1/{{ kind_plural }}?limit=2", server.uri());
+        let url = format!("{uri}/v1/{{ kind_plural }}?limit=2");
         let expected = format!("GET {url}: HTTP 403 Forbidden: token lacks scope read");
         assert_eq!(message, expected);
         assert!(!format!("{message} {err:?}").contains("t0ken"));
@@ -254,17 +261,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_of_the_wrong_shape_is_a_decode_error() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
-            .mount(&server)
-            .await;
-
-        let err = client(&server)
-            .list("{{ kind_plural }}")
-            .try_collect::<Vec<_>>()
-            .await
-            .unwrap_err();
+        let (err, _) =
+            list_error(ResponseTemplate::new(200).set_body_json(json!({"items": []}))).await;
         assert!(matches!(err, ClientError::Decode { .. }), "{err:?}");
         let message = err.to_string();
         assert!(message.ends_with("?limit=2: unexpected response body"), "{message}");

@@ -409,7 +409,7 @@ impl PortClient {
             Method::POST,
             inner.api(&["blueprints", blueprint, "entities", "bulk"]),
         )
-        .retryable()
+        .harmless_to_repeat()
         .feature(options.feature)
         .query(&options.query_params())
         .json(&BulkBody { entities: chunk });
@@ -497,7 +497,7 @@ impl PortClient {
             Method::POST,
             inner.api(&["blueprints", &blueprint, "entities"]),
         )
-        .retryable()
+        .harmless_to_repeat()
         .feature(options.feature)
         .query(&options.query_params())
         .json(entity)?;
@@ -581,7 +581,7 @@ impl PortClient {
             Method::POST,
             inner.api(&["blueprints", blueprint, "bulk", "entities", "delete"]),
         )
-        .retryable()
+        .harmless_to_repeat()
         .feature(options.feature)
         .query(&options.query_params())
         .json(&json!({ "entities": ids }))?;
@@ -676,7 +676,7 @@ impl PortClient {
                 Method::POST,
                 inner.api(&["blueprints", "entities", "datasource-entities"]),
             )
-            .retryable()
+            .harmless_to_repeat()
             .feature(Some(feature))
             .json(&body)?;
             let reply = inner.execute(&call).await?.success()?;
@@ -743,7 +743,7 @@ impl PortClient {
         }
         params.extend(include.iter().map(|field| ("include", *field)));
         let call = Call::new(Method::POST, inner.api(&["entities", "search"]))
-            .retryable()
+            .harmless_to_repeat()
             .feature(Some(feature))
             .query(&params)
             .json(&query)?;

@@ -42,6 +42,8 @@ pub enum PortError {
         message: String,
         /// Whether the failure was a timeout.
         timeout: bool,
+        /// Whether the connection failed before the request was sent (so Port never saw it).
+        unsent: bool,
     },
 
     /// Port answered 2xx but the body was not what Ocean expects.
@@ -95,6 +97,11 @@ impl PortError {
     /// Whether Port answered 404.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// Whether the request never reached Port (the connection failed before it was sent).
+    pub fn is_unsent(&self) -> bool {
+        matches!(self, PortError::Transport { unsent: true, .. })
     }
 
     /// Whether the request timed out.

@@ -347,7 +347,9 @@ async fn bulk_delete_batches_by_100_and_reports_partial_failures() {
         })
         .collect();
     sizes.sort_unstable();
-    assert_eq!(sizes, vec![50, 100, 100]);
+    // The batch answered 500 may have been applied; deleting again is harmless, so it is sent
+    // once and retried three times.
+    assert_eq!(sizes, vec![50, 100, 100, 100, 100, 100]);
     assert_eq!(
         query(&sent[0]),
         vec![

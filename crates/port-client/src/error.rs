@@ -99,6 +99,22 @@ impl PortError {
         self.status() == Some(404)
     }
 
+    /// Whether Port answered 409: what was to be created exists already.
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// Whether the failure may pass: Port refused or did not answer (429, 5xx, network), as
+    /// opposed to an answer about the request itself (4xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PortError::Transport { .. } => true,
+            PortError::Http { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            PortError::Auth(inner) => inner.is_transient(),
+            _ => false,
+        }
+    }
+
     /// Whether the request never reached Port (the connection failed before it was sent).
     pub fn is_unsent(&self) -> bool {
         matches!(self, PortError::Transport { unsent: true, .. })

@@ -24,7 +24,6 @@
 //! instance, never global, so several runtimes in one process (tests) do not mix.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ocean_port_client::PortClient;
@@ -447,7 +446,6 @@ pub fn wants_openmetrics(accept: Option<&str>) -> bool {
 }
 
 /// Shared handle type.
-pub type SharedMetrics = Arc<Metrics>;
 
 #[cfg(test)]
 mod tests {

@@ -39,8 +39,9 @@ use crate::listener::{
 use crate::live::{LiveConfig, LiveEvents};
 use crate::mask::Masker;
 use crate::metrics::Metrics;
+use crate::pipeline::EngineConfig;
 use crate::report::ResyncReport;
-use crate::resync::{EngineConfig, ResyncEngine};
+use crate::services::Services;
 use crate::startup::{self, StartupError, StartupOutcome};
 
 /// How long shutdown waits for a running resync to stop (it then reports `aborted`).
@@ -188,21 +189,21 @@ impl OceanBuilder {
         let engine_config = self
             .engine
             .unwrap_or_else(|| EngineConfig::from_settings(&self.settings));
-        let engine = Arc::new(ResyncEngine::new(
+        let services = Arc::new(Services::new(
             client.clone(),
             self.integration.clone(),
             engine_config,
             masker.clone(),
         ));
         let coordinator = Arc::new(Coordinator::new(
-            engine.clone(),
+            services.clone(),
             self.settings.scheduled_resync_interval,
         ));
         let live_config = self
             .live
             .unwrap_or_else(|| LiveConfig::from_settings(&self.settings));
         let live = Arc::new(LiveEvents::new(
-            engine,
+            services,
             self.integration.webhook_processors(),
             live_config,
         ));
@@ -306,7 +307,7 @@ impl Ocean {
 
     /// The metrics of this runtime.
     pub fn metrics(&self) -> &Arc<Metrics> {
-        self.coordinator.engine().metrics()
+        &self.coordinator.services().metrics
     }
 
     /// The live events (webhook processors, queues, workers).

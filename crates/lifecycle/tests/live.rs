@@ -14,7 +14,7 @@ use base64::Engine as _;
 use common::*;
 use hmac::{Hmac, Mac};
 use ocean_config::{IntegrationInfo, Loader, Settings};
-use ocean_lifecycle::http::auth::port_signature;
+use ocean_lifecycle::port_signature;
 use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, Integration, LiveConfig, Ocean, PageStream, RunOutcome,
     WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults, WebhookRoute,

@@ -27,6 +27,9 @@ use crate::transport::{Call, Reply};
 /// Entities per page when listing the integration's own entities.
 pub const DATASOURCE_PAGE_SIZE: u64 = 5000;
 
+/// Identifiers per [`PortClient::search_by_identifiers`] call, as in Python Ocean.
+pub const SEARCH_IDENTIFIERS_CHUNK: usize = 50;
+
 /// What kind of work a request belongs to; sent as `ocean_info_event_type` on entity writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -498,9 +501,10 @@ impl PortClient {
                     Ok(SingleUpsert::UnmetDependency) => UpsertOutcome::Failed(
                         UpsertFailure::entity(Some(404), "a related entity does not exist"),
                     ),
-                    Err(error) => {
-                        UpsertOutcome::Failed(UpsertFailure::entity(error.status(), error.to_string()))
-                    }
+                    Err(error) => UpsertOutcome::Failed(UpsertFailure::entity(
+                        error.status(),
+                        error.to_string(),
+                    )),
                 })
                 .collect();
         }
@@ -760,6 +764,27 @@ impl PortClient {
         }
     }
 
+    /// This integration's copies of entities of one blueprint, by identifier (E6 with an `in`
+    /// rule on `$identifier` and an `=` rule on `$blueprint`): the changed-entity filter and live
+    /// deletions read what Port holds with it. `include` lists the fields to return. Callers
+    /// send at most [`SEARCH_IDENTIFIERS_CHUNK`] identifiers at once, as Python Ocean does.
+    pub async fn search_by_identifiers(
+        &self,
+        blueprint: &Value,
+        identifiers: &[&Value],
+        include: &[&str],
+        feature: UserAgentFeature,
+    ) -> Result<Vec<Entity>, PortError> {
+        let query = json!({
+            "combinator": "and",
+            "rules": [
+                {"property": "$identifier", "operator": "in", "value": identifiers},
+                {"property": "$blueprint", "operator": "=", "value": blueprint},
+            ],
+        });
+        self.search_entities(&query, include, feature).await
+    }
+
     /// Searches this integration's entities (E6: `POST /entities/search`). When the query has a
     /// non-empty top-level `rules` list, the two datasource rules of `feature` are appended to
     /// it. `include` lists the fields to return; `blueprint` and `identifier` are always added
@@ -868,7 +893,10 @@ mod tests {
                     identifier: json!("resolved")
                 },
                 UpsertOutcome::SearchIdentifierMiss,
-                UpsertOutcome::Failed(UpsertFailure::entity(None, "Port reported no result for this entity")),
+                UpsertOutcome::Failed(UpsertFailure::entity(
+                    None,
+                    "Port reported no result for this entity"
+                )),
             ]
         );
     }

@@ -21,7 +21,9 @@
 mod auth;
 pub mod batch;
 mod blueprints;
+pub mod changelog;
 mod client;
+pub mod compare;
 mod config;
 mod defaults;
 mod entities;
@@ -31,6 +33,7 @@ mod integrations;
 mod metrics;
 mod organization;
 pub mod pyfmt;
+mod relations;
 pub mod retry;
 mod transport;
 mod types;
@@ -41,17 +44,19 @@ pub use config::{
     DEFAULT_OCEAN_CORE_VERSION, IntegrationIdentity, MAX_DELETE_BATCH, PortClientConfig,
     UserAgentFeature,
 };
+pub use defaults::{BlueprintStage, DefaultBlueprint, InvalidDefaultBlueprint};
 pub use entities::{
     BulkDeleteReport, DATASOURCE_PAGE_SIZE, DeleteOptions, DeleteOutcome, EventInfo, EventType,
-    FailureCause, SingleUpsert, UpsertFailure, UpsertOptions, UpsertOutcome,
+    FailureCause, SEARCH_IDENTIFIERS_CHUNK, SingleUpsert, UpsertFailure, UpsertOptions,
+    UpsertOutcome,
 };
-pub use defaults::{BlueprintStage, DefaultBlueprint, InvalidDefaultBlueprint};
 pub use error::PortError;
 pub use integrations::{
     CreateIntegration, IntegrationPatch, ProvisionPoll, ResourcesOrigin, ResyncStateUpdate,
     ResyncStatus, next_resync_time,
 };
 pub use metrics::MetricsSnapshot;
+pub use relations::relation_target_keys;
 pub use retry::{RetryPolicy, SyncTier};
 pub use types::{
     Blueprint, BlueprintRelation, BlueprintSchema, IngestAttributes, Integration, KafkaCredentials,

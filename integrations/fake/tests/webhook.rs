@@ -3,7 +3,7 @@
 
 use ocean::Ocean;
 use ocean::config::{IntegrationInfo, Loader, Spec};
-use ocean::lifecycle::live::Ingress;
+use ocean::lifecycle::Ingress;
 use ocean::{Secret, hmac_sha256_hex};
 use ocean_fake::webhook::{SIGNATURE_HEADER, WEBHOOK_PATH};
 use ocean_fake::{Fake, FakeConfig, catalog};

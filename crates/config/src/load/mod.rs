@@ -285,5 +285,14 @@ mod tests {
         assert_eq!(kafka_brokers("[\"a:9096\",\"b:9096\"]"), "a:9096,b:9096");
         assert_eq!(kafka_brokers("[not json]"), "[not json]");
         assert_eq!(kafka_brokers("a:1,b:2"), "a:1,b:2");
+        // Spaces and empty entries go, in both forms.
+        assert_eq!(kafka_brokers(" a:9092 , b:9092 ,"), "a:9092,b:9092");
+        assert_eq!(
+            kafka_brokers(r#" [ "a:9092" , " b:9092" ] "#),
+            "a:9092,b:9092"
+        );
+        assert_eq!(kafka_brokers("[]"), "");
+        assert_eq!(kafka_brokers("[1, 2]"), "[1, 2]");
+        assert_eq!(kafka_brokers(r#"["a:9092""#), r#"["a:9092""#);
     }
 }

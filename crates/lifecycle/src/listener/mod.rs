@@ -26,7 +26,7 @@ use crate::report::ResyncReport;
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;
 pub use once::Once;
-pub use polling::{PollDecision, PollState, Polling, parse_timestamp};
+pub use polling::Polling;
 pub use webhook::Webhook;
 
 /// What a listener works with.

@@ -43,8 +43,6 @@ pub struct PollState {
 /// What one check decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollDecision {
-    /// Resync because the process is fresh and `resync_on_start` is set.
-    Startup,
     /// Resync for the request with this `updatedAt`.
     Request(String),
     /// Nothing to do.
@@ -122,7 +120,7 @@ impl Polling {
                 state.last_request = Some(at);
                 coordinator.trigger(Trigger::Request).await;
             }
-            PollDecision::Startup | PollDecision::Nothing => {}
+            PollDecision::Nothing => {}
         }
     }
 }

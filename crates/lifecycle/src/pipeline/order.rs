@@ -14,62 +14,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use ocean_model::{Entity, EntityKey};
-use serde_json::Value;
+use ocean_port_client::relation_target_keys;
 
 /// The entities form a dependency cycle; no order puts every target first.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the entities depend on each other in a cycle ({} entities involved)", .0)]
 pub struct Cycle(pub usize);
-
-/// The identifier keys a relation value may point at (`relation_target_identifier_keys`).
-pub fn relation_target_keys(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::Null => {}
-        Value::Array(items) => {
-            for item in items {
-                target_keys_of_one(item, out);
-            }
-        }
-        other => target_keys_of_one(other, out),
-    }
-}
-
-fn target_keys_of_one(value: &Value, out: &mut Vec<String>) {
-    out.push(EntityKey::new(&Value::Null, value).identifier);
-    if let Value::Object(query) = value {
-        exact_identifier_rules(query, out);
-    }
-}
-
-fn exact_identifier_rules(query: &serde_json::Map<String, Value>, out: &mut Vec<String>) {
-    let Some(Value::Array(rules)) = query.get("rules") else {
-        return;
-    };
-    for rule in rules {
-        let Value::Object(rule) = rule else { continue };
-        if rule.get("rules").is_some_and(truthy) {
-            exact_identifier_rules(rule, out);
-        }
-        if rule.get("property") == Some(&Value::from("$identifier"))
-            && rule.get("operator") == Some(&Value::from("="))
-        {
-            if let Some(value) = rule.get("value") {
-                out.push(EntityKey::new(&Value::Null, value).identifier);
-            }
-        }
-    }
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::String(s) => !s.is_empty(),
-        Value::Number(_) => true,
-    }
-}
 
 /// The positions of `entities` in dependency order (targets first), or [`Cycle`].
 pub fn dependency_order(entities: &[Entity]) -> Result<Vec<usize>, Cycle> {
@@ -125,7 +75,7 @@ pub fn dependency_order(entities: &[Entity]) -> Result<Vec<usize>, Cycle> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn e(id: &str, relations: Value) -> Entity {
         serde_json::from_value(

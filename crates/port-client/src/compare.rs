@@ -1,5 +1,5 @@
-//! The changed-entity filter's comparison (lifecycle.md §4.1 step 6): is a freshly mapped
-//! entity different from the copy Port holds?
+//! The changed-entity filter's comparison: is a freshly mapped entity different from the copy
+//! Port holds, given how Port stores entities?
 //!
 //! Python Ocean's rules: `title` equal; `team` equal (lists compared sorted); `properties` and
 //! `relations` equal as JSON, ignoring a key whose value is `null` in Port's copy and absent from

@@ -37,11 +37,6 @@ impl SeenKeys {
     pub fn len(&self) -> usize {
         self.len
     }
-
-    /// Whether nothing was seen.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// The targets of the relations of kept entities, by source blueprint and relation name; the

@@ -26,9 +26,9 @@ use ocean_port_client::{
 };
 use time::OffsetDateTime;
 
-use crate::order::dependency_order;
-use crate::report::{Deletion, DeletionReport, FailureReason, ResyncOutcome};
-use crate::resync::{KindSink, RelationTargets, ResyncCancel, SeenKeys};
+use super::order::dependency_order;
+use super::{KindSink, RelationTargets, ResyncCancel, SeenKeys};
+use crate::report::{Deletion, DeletionReport, FailureReason, ReconcileError, ResyncOutcome};
 
 /// Whether deleting `stale` of `owned` entities exceeds the threshold (a share in `[0, 1]`).
 pub fn exceeds_threshold(stale: usize, owned: usize, threshold: f64) -> bool {
@@ -101,7 +101,7 @@ pub fn deletable(
 pub(crate) async fn resolve_targets(
     client: &PortClient,
     targets: &RelationTargets,
-) -> Result<HashSet<EntityKey>, String> {
+) -> Result<HashSet<EntityKey>, ReconcileError> {
     let mut keys = HashSet::new();
     let mut blueprints: Vec<&str> = targets.iter().map(|(bp, _, _)| bp).collect();
     blueprints.sort_unstable();
@@ -113,8 +113,13 @@ pub(crate) async fn resolve_targets(
             Ok(Some(blueprint)) => {
                 definitions.insert(*bp, blueprint);
             }
-            Ok(None) => return Err(format!("blueprint '{bp}' does not exist in Port")),
-            Err(e) => return Err(format!("reading blueprint '{bp}': {e}")),
+            Ok(None) => return Err(ReconcileError::MissingBlueprint((*bp).to_owned())),
+            Err(error) => {
+                return Err(ReconcileError::ReadBlueprint {
+                    blueprint: (*bp).to_owned(),
+                    error: error.into(),
+                });
+            }
         }
     }
     for (bp, relation, ids) in targets.iter() {
@@ -147,7 +152,9 @@ pub(crate) async fn reconcile(
         Ok(owned) => owned,
         Err(error) => {
             tracing::error!(%error, "Could not list the integration's entities in Port; skipping the delete phase");
-            return ResyncOutcome::Failed(FailureReason::Reconciliation(error.to_string()));
+            return ResyncOutcome::Failed(FailureReason::Reconciliation(
+                ReconcileError::ListOwned(error.into()),
+            ));
         }
     };
     report.owned_before = Some(owned.len());

@@ -1,5 +1,7 @@
-//! Which Kafka messages ask *this* integration to resync (lifecycle.md §5.3), as a pure function
-//! of the topic kind, the integration identifier and the message value.
+//! Port's Kafka topics for an organization and the messages on them: which topic carries
+//! resync requests, the consumer group of an integration, and which messages ask *this*
+//! integration to resync — a pure function of the topic kind, the integration identifier and
+//! the message value. The KAFKA listener (in the lifecycle) consumes; this module reads.
 //!
 //! The rules are the reference's, in its order:
 //! - resync-requests topic: resync iff `context.integrationId` is this integration;
@@ -17,7 +19,54 @@
 
 use serde_json::{Map, Value};
 
-use super::config::TopicKind;
+use crate::config::IntegrationIdentity;
+
+/// The organization feature flag that moves resync requests to their own topic.
+pub const RESYNC_REQUESTS_TOPIC_FLAG: &str =
+    "OCEAN_KAFKA_INTEGRATION_RESYNC_REQUESTS_TOPIC_ENABLED";
+
+/// Which of Port's per-organization topics the listener consumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicKind {
+    /// `<orgId>.change.log`: every change in the organization, filtered down to this
+    /// integration's resync requests and configuration changes.
+    ChangeLog,
+    /// `<orgId>.integration.resync.requests`: resync requests only.
+    ResyncRequests,
+}
+
+impl TopicKind {
+    /// The kind the organization's feature flags select.
+    pub fn from_flags<S: AsRef<str>>(flags: &[S]) -> TopicKind {
+        if flags
+            .iter()
+            .any(|flag| flag.as_ref() == RESYNC_REQUESTS_TOPIC_FLAG)
+        {
+            TopicKind::ResyncRequests
+        } else {
+            TopicKind::ChangeLog
+        }
+    }
+
+    /// The topic name for an organization.
+    pub fn topic(self, org_id: &str) -> String {
+        match self {
+            TopicKind::ChangeLog => format!("{org_id}.change.log"),
+            TopicKind::ResyncRequests => format!("{org_id}.integration.resync.requests"),
+        }
+    }
+}
+
+/// The consumer group of one integration: `<orgId>.<type>.<identifier>`. Every instance of the
+/// same integration joins it (they share the partitions); different integrations never share
+/// one (the reference's literal `no-security` group, used when security is off, made every
+/// integration on a self-hosted broker share one group, so each saw only some requests).
+pub fn group_id(org_id: &str, identity: &IntegrationIdentity) -> String {
+    format!(
+        "{org_id}.{}.{}",
+        identity.integration_type, identity.identifier
+    )
+}
 
 /// Why a message resyncs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +221,33 @@ mod tests {
     use serde_json::json;
 
     const ME: &str = "my-jira";
+
+    #[test]
+    fn the_topic_follows_the_resync_requests_flag() {
+        assert_eq!(TopicKind::from_flags::<&str>(&[]), TopicKind::ChangeLog);
+        assert_eq!(
+            TopicKind::from_flags(&["OTHER_FLAG", RESYNC_REQUESTS_TOPIC_FLAG]),
+            TopicKind::ResyncRequests
+        );
+        assert_eq!(
+            TopicKind::from_flags(&["ocean_kafka_integration_resync_requests_topic_enabled"]),
+            TopicKind::ChangeLog,
+            "flags are case-sensitive"
+        );
+        assert_eq!(TopicKind::ChangeLog.topic("org_1"), "org_1.change.log");
+        assert_eq!(
+            TopicKind::ResyncRequests.topic("org_1"),
+            "org_1.integration.resync.requests"
+        );
+    }
+
+    #[test]
+    fn the_group_is_one_per_integration() {
+        let me = IntegrationIdentity::new("Jira", "1.0.0", "my-jira");
+        assert_eq!(group_id("org_1", &me), "org_1.jira.my-jira");
+        let other = IntegrationIdentity::new("jira", "1.0.0", "other-jira");
+        assert_ne!(group_id("org_1", &me), group_id("org_1", &other));
+    }
 
     fn check(kind: TopicKind, message: Value, expected: Verdict) {
         assert_eq!(judge_value(kind, ME, &message), expected, "{message}");

@@ -1,0 +1,50 @@
+//! The mapping a resync (or a live event) runs with: the integration's `port-app-config` as Port
+//! holds it now, read at the start of every resync and never cached across them.
+
+use ocean_mapping::PortAppConfig;
+use ocean_port_client::PortClient;
+
+use crate::report::SharedPortError;
+
+/// Why the mapping could not be had.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MappingError {
+    /// Port could not be asked: refused credentials, a network failure, an error status.
+    #[error("reading the integration from Port failed: {0}")]
+    Port(SharedPortError),
+    /// The integration is not in Port (deleted while running?).
+    #[error("the integration does not exist in Port")]
+    NoIntegration,
+    /// The integration has no `config`.
+    #[error("the integration in Port has no `config` (mapping)")]
+    NoMapping,
+    /// The mapping does not validate.
+    #[error("Invalid port app config found: {0}")]
+    Invalid(String),
+}
+
+impl MappingError {
+    /// Whether Port itself failed (as opposed to the mapping being wrong or absent).
+    pub fn is_port_failure(&self) -> bool {
+        matches!(self, MappingError::Port(_))
+    }
+}
+
+/// The mapping as Port holds it now: `integration.config`. An empty object is an empty mapping.
+pub(crate) async fn load(client: &PortClient) -> Result<PortAppConfig, MappingError> {
+    let integration = client
+        .get_integration()
+        .await
+        .map_err(|e| MappingError::Port(e.into()))?
+        .ok_or(MappingError::NoIntegration)?;
+    let Some(config) = integration.config else {
+        return Err(MappingError::NoMapping);
+    };
+    if config.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(PortAppConfig {
+            resources: Vec::new(),
+            ..PortAppConfig::default()
+        });
+    }
+    PortAppConfig::from_json(&config).map_err(|e| MappingError::Invalid(e.to_string()))
+}

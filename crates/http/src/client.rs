@@ -511,6 +511,9 @@ impl HttpClient {
             let (status, headers, final_url, body) = match answer {
                 Ok(answer) => answer,
                 Err(source) => {
+                    // reqwest's message repeats the URL with its query (credentials included);
+                    // the label says which request it was.
+                    let source = source.without_url();
                     let may_retry = idempotent
                         && if shared_budget {
                             failures + limited < policy.max_retries
@@ -712,7 +715,8 @@ impl Request {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        if let Ok(url) = &mut self.url {
+        let mut pairs = pairs.into_iter().peekable();
+        if let (Ok(url), Some(_)) = (&mut self.url, pairs.peek()) {
             let mut query = url.query_pairs_mut();
             for (k, v) in pairs {
                 query.append_pair(k.as_ref(), v.as_ref());

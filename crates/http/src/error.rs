@@ -124,7 +124,7 @@ pub enum HttpError {
     },
     /// No answer: connection refused, timeout, TLS, or the body could not be read (after
     /// retries).
-    #[error("could not reach {} for {request} (attempt {attempts}): {source}", request.service())]
+    #[error("could not reach {} for {request} (attempt {attempts})", request.service())]
     Transport {
         /// The request.
         request: RequestLabel,
@@ -149,7 +149,7 @@ pub enum HttpError {
         headers: Box<HeaderMap>,
     },
     /// A 2xx answer whose body is not what the caller expected.
-    #[error("{} answered {request} with a body that cannot be read: {source}", request.service())]
+    #[error("{} answered {request} with a body that cannot be read", request.service())]
     Decode {
         /// The request.
         request: RequestLabel,

@@ -222,6 +222,13 @@ impl Signature {
     }
 }
 
+/// Whether two byte strings are equal, in time that depends only on their lengths (for
+/// comparing a presented token with the configured one).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.ct_eq(b))
+}
+
 fn mac_sha256(secret: &[u8], parts: &[&[u8]]) -> Hmac<sha2::Sha256> {
     let mut mac =
         Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
@@ -355,6 +362,14 @@ mod tests {
         let alt: [&[u8]; 1] = [b"not this"];
         let messages: [&[&[u8]]; 2] = [&alt, &parts];
         assert_eq!(port.verify_any(KEY, &messages, Some(&good)), Ok(()));
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        assert!(constant_time_eq(b"tok3n", b"tok3n"));
+        assert!(!constant_time_eq(b"tok3n", b"tok3m"));
+        assert!(!constant_time_eq(b"tok3n", b"tok3"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

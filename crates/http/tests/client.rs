@@ -412,10 +412,14 @@ async fn transport_failures_and_bad_urls_name_the_request() {
     drop(listener);
     let client = HttpClient::builder("Acme")
         .base_url(format!("http://127.0.0.1:{port}"))
+        .credentials(Credentials::query("api_key", &Secret::new("k3y-in-query")))
         .retry(RetryPolicy::default().fast())
         .build()
         .unwrap();
     let err = client.get("items").send().await.unwrap_err();
+    // Neither the label nor the HTTP library's own message repeats the key.
+    let printed = format!("{err} {err:?}");
+    assert!(!printed.contains("k3y-in-query"), "{printed}");
     assert!(
         matches!(err, HttpError::Transport { attempts: 4, .. }),
         "{err:?}"

@@ -50,7 +50,7 @@ pub use integrations::{
     ResyncStatus, next_resync_time,
 };
 pub use metrics::MetricsSnapshot;
-pub use retry::{RetryPolicy, SyncTier};
+pub use retry::{RetryPolicy, SyncTier, port_retry_policy, port_retry_policy_for};
 pub use types::{
     Blueprint, BlueprintRelation, BlueprintSchema, IngestAttributes, Integration, KafkaCredentials,
     Migration, Organization, ResyncRequest, ResyncStateInfo,

@@ -67,5 +67,5 @@ pub use runtime::{Ocean, OceanBuilder, RunOutcome, RuntimeError, port_client_con
 pub use startup::{StartupError, StartupOutcome};
 pub use webhook::{
     WebhookBodyError, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
-    WebhookRoute, hmac_sha256_hex, verify_hmac_sha256_hex,
+    WebhookRoute,
 };

@@ -49,9 +49,37 @@
 //! integration's webhooks and, with the WEBHOOK listener, `POST /resync`. SIGTERM or SIGINT stop
 //! it gracefully within seconds (a running resync is aborted and deletes nothing).
 //!
-//! Tests embed the runtime instead: build an [`Ocean`] from loaded settings and an
-//! `Arc<dyn Integration>` (and a Port client pointed at the emulator), then call
-//! [`Ocean::resync`] or [`Ocean::run`] — nothing touches the process environment.
+//! # Calling the third-party API: [`http`]
+//!
+//! Integrations do not write HTTP plumbing: [`http::HttpClient`] retries 429 and 5xx answers
+//! (`Retry-After`, rate-limit reset headers, exponential backoff with jitter), limits
+//! concurrency and rate (a configured rate, and the budget the API reports in `x-ratelimit-*` /
+//! `ratelimit-*` headers), sends [`http::Credentials`] that never print (renewed on expiry or
+//! 401 by an [`http::Authenticator`]), and fails with [`http::HttpError`]s that name the request
+//! without its secrets. [`http::paginate`] pages by offset, page number, cursor, next link or
+//! `Link` header as a stream of pages that always ends. [`http::Signature`] checks webhook
+//! signatures (HMAC-SHA256/SHA1, hex or Base64, `sha256=`/`v1=` prefixes) in constant time;
+//! [`WebhookEvent::verify_signature`] is the one-line `authenticate`. The everyday types are in
+//! the [`prelude`].
+//!
+//! # Testing: `testing` (feature `testing`)
+//!
+//! With `ocean = { workspace = true, features = ["testing"] }` in `[dev-dependencies]`,
+//! `ocean::testing::TestOcean` starts the Port emulator in process, points the settings at it,
+//! builds the integration from its typed configuration as [`run`] does, and drives it: resyncs,
+//! webhooks, what Port holds. Production binaries do not link the emulator. Lower down, tests can
+//! embed the runtime themselves: build an [`Ocean`] from loaded settings and an
+//! `Arc<dyn Integration>`, then call [`Ocean::resync`] or [`Ocean::run`] — nothing touches the
+//! process environment.
+//!
+//! # Public items
+//!
+//! [`run`], [`manifest!`], [`Manifest`], [`OCEAN_VERSION`], [`EXIT_CONFIG`], [`EXIT_FAILURE`];
+//! the integration contract re-exported from the lifecycle ([`Integration`], [`FetchContext`],
+//! [`FetchError`], [`Page`], [`PageStream`], [`BoxError`], [`StartContext`], the webhook types,
+//! [`Ocean`], [`OceanBuilder`], [`EngineConfig`], [`ResyncReport`], [`RunOutcome`]); [`Secret`];
+//! the modules [`prelude`], [`http`], [`config`], [`lifecycle`] and (feature `testing`)
+//! `testing`.
 //!
 //! Invariant: integrations never talk to Port; this crate owns the process (runtime, signals,
 //! global logging), the lifecycle crate owns everything that happens in it.
@@ -61,6 +89,8 @@ mod cli;
 mod logging;
 pub mod prelude;
 mod progress;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -72,11 +102,12 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 pub use ocean_config as config;
+pub use ocean_http as http;
 pub use ocean_lifecycle as lifecycle;
 pub use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, FetchError, Integration, Ocean, OceanBuilder, Page,
     PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,
-    WebhookRejection, WebhookResults, WebhookRoute, hmac_sha256_hex, verify_hmac_sha256_hex,
+    WebhookRejection, WebhookResults, WebhookRoute,
 };
 pub use ocean_model::Secret;
 

@@ -13,7 +13,7 @@ use ocean_model::Secret;
 use url::Url;
 
 use crate::error::PortError;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, port_retry_policy};
 
 /// Port's public API host, used when no base URL is configured (`port-api.md` §1.1).
 pub const DEFAULT_BASE_URL: &str = "https://api.getport.io";
@@ -134,7 +134,7 @@ pub struct PortClientConfig {
     pub timeout: Duration,
     /// Connection-establishment timeout (60 s).
     pub connect_timeout: Duration,
-    /// When and how failed requests are retried (`port-api.md` §2).
+    /// When and how failed requests are retried (`port-api.md` §2; [`port_retry_policy`]).
     pub retry: RetryPolicy,
     /// Requests in flight at once, across the whole client (100, like Python's pool size).
     pub max_connections: usize,
@@ -180,7 +180,7 @@ impl PortClientConfig {
             ocean_core_version: DEFAULT_OCEAN_CORE_VERSION.to_owned(),
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
+            retry: port_retry_policy(),
             max_connections: 100,
             max_idle_connections: 50,
             entity_write_concurrency: 50,

@@ -57,7 +57,7 @@ pub use integrations::{
 };
 pub use metrics::MetricsSnapshot;
 pub use relations::relation_target_keys;
-pub use retry::{RetryPolicy, SyncTier};
+pub use retry::{RetryPolicy, SyncTier, port_retry_policy, port_retry_policy_for};
 pub use types::{
     Blueprint, BlueprintRelation, BlueprintSchema, IngestAttributes, Integration, KafkaCredentials,
     Migration, Organization, ResyncRequest, ResyncStateInfo,

@@ -14,10 +14,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use ocean_http::signature::{Signature, SignatureError, constant_time_eq};
 use ocean_model::Secret;
-use sha2::Sha256;
 
 /// How far a signed request's timestamp may be from now.
 pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(300);
@@ -115,16 +113,6 @@ pub fn verify_port_signature(
             SIGNATURE_TOLERANCE.as_secs()
         )));
     }
-    let signatures: Vec<Vec<u8>> = signature
-        .split_whitespace()
-        .filter_map(|s| s.strip_prefix("v1,"))
-        .filter_map(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-        .collect();
-    if signatures.is_empty() {
-        return Err(Unauthorized(
-            "x-port-signature is not of the form v1,<base64>".into(),
-        ));
-    }
     let mut bodies = vec![body.to_vec()];
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
         if let Ok(compact) = serde_json::to_vec(&value) {
@@ -133,41 +121,31 @@ pub fn verify_port_signature(
             }
         }
     }
-    for candidate in &bodies {
-        for given in &signatures {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-                .map_err(|_| Unauthorized("the signing key is unusable".into()))?;
-            mac.update(timestamp.as_bytes());
-            mac.update(b".");
-            mac.update(candidate);
-            if mac.verify_slice(given).is_ok() {
-                return Ok(());
-            }
-        }
+    let messages: Vec<[&[u8]; 3]> = bodies
+        .iter()
+        .map(|b| [timestamp.as_bytes(), b".", b.as_slice()])
+        .collect();
+    let messages: Vec<&[&[u8]]> = messages.iter().map(|m| m.as_slice()).collect();
+    match port_scheme().verify_any(secret, &messages, Some(signature)) {
+        Ok(()) => Ok(()),
+        Err(SignatureError::Missing | SignatureError::Malformed(_)) => Err(Unauthorized(
+            "x-port-signature is not of the form v1,<base64>".into(),
+        )),
+        Err(SignatureError::Mismatch) => Err(Unauthorized(
+            "x-port-signature does not match the body".into(),
+        )),
     }
-    Err(Unauthorized(
-        "x-port-signature does not match the body".into(),
-    ))
+}
+
+/// Port's signature: `v1,<base64 HMAC-SHA256>`, several separated by spaces.
+fn port_scheme() -> Signature {
+    Signature::hmac_sha256().base64().prefix("v1,")
 }
 
 /// Signs `body` as Port does (for tests and tools that call `/resync`): the
 /// `x-port-signature` value for `timestamp`.
 pub fn port_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    )
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    port_scheme().sign_parts(secret, &[timestamp.as_bytes(), b".", body])
 }
 
 #[cfg(test)]

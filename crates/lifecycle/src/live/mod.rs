@@ -58,37 +58,22 @@ use crate::services::Services;
 use crate::webhook::{WebhookEvent, WebhookProcessor, WebhookResults, WebhookRoute};
 use queue::{GroupQueue, PushError};
 
-/// Python Ocean's retry policy for a processor's `handle`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (3).
-    pub max_retries: u32,
-    /// The delay unit (1 s).
-    pub initial_delay: Duration,
-    /// The longest delay (30 s).
-    pub max_delay: Duration,
-    /// The exponential base (2).
-    pub base: f64,
-}
+pub use ocean_http::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 3,
-            initial_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            base: 2.0,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before retry number `attempt` (1-based): `min(initial × base^attempt, max)`,
-    /// i.e. 2, 4, 8 s by default.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = self.base.powi(i32::try_from(attempt).unwrap_or(i32::MAX));
-        let secs = (self.initial_delay.as_secs_f64() * factor).min(self.max_delay.as_secs_f64());
-        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max_delay)
+/// Python Ocean's retry policy for a processor's `handle`: 3 retries, waiting 2, 4 and 8 s
+/// (`1 s × 2^attempt`), at most 30 s, no jitter, on the workspace's one policy type. Which
+/// errors are retried is the processor's [`should_retry`](WebhookProcessor::should_retry).
+pub fn handler_retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        rate_limit_retries: None,
+        base_delay: Duration::from_secs(2),
+        max_backoff: Duration::from_secs(30),
+        jitter_ratio: 0.0,
+        tier_factor: 1.0,
+        respect_retry_after: false,
+        retry_after_headers: Vec::new(),
+        retry_statuses: Vec::new(),
     }
 }
 
@@ -121,7 +106,7 @@ impl Default for LiveConfig {
             queue_capacity: 1000,
             enqueue_wait: Duration::from_secs(30),
             max_processing: Duration::from_secs(90),
-            retry: RetryPolicy::default(),
+            retry: handler_retry_policy(),
             mapping_ttl: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(5),
             debug_logging: false,
@@ -554,7 +539,7 @@ impl LiveEvents {
         event: &WebhookEvent,
         ctx: &FetchContext,
     ) -> Result<WebhookResults, HandleError> {
-        let retry = self.config.retry;
+        let retry = &self.config.retry;
         let attempts = async {
             let mut attempt = 0;
             loop {
@@ -562,7 +547,7 @@ impl LiveEvents {
                     Ok(results) => return Ok(results),
                     Err(error) if attempt < retry.max_retries && processor.should_retry(&error) => {
                         attempt += 1;
-                        let delay = retry.delay(attempt);
+                        let delay = retry.backoff(attempt, 0.0);
                         tracing::warn!(
                             processor = processor.name(),
                             trace_id = event.trace_id(),
@@ -886,10 +871,11 @@ mod tests {
 
     #[test]
     fn retry_delays_follow_python_ocean() {
-        let policy = RetryPolicy::default();
-        let delays: Vec<u64> = (1..=3).map(|a| policy.delay(a).as_secs()).collect();
+        let policy = handler_retry_policy();
+        let delays: Vec<u64> = (1..=3).map(|a| policy.backoff(a, 1.0).as_secs()).collect();
         assert_eq!(delays, [2, 4, 8]);
-        assert_eq!(policy.delay(10), Duration::from_secs(30));
+        assert_eq!(policy.backoff(10, -1.0), Duration::from_secs(30));
+        assert!(policy.validate().is_ok());
     }
 
     #[test]

@@ -230,6 +230,35 @@ fn environment_access_can_be_turned_off() {
     assert_eq!(run("false"), serde_json::Value::Null);
 }
 
+#[test]
+fn runaway_expressions_become_misconfigured_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "runaway.yml",
+        "resources:\n  - kind: k\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"b\"'\n          properties:\n            deep: 'def f: [f]; f'\n            endless: 'def f: f; f'\n            repeated: '\"x\" * .n'\n",
+    );
+    let items = write(dir.path(), "i.json", r#"[{"id": "a", "n": 1000000000}]"#);
+    let out = ocean(&[
+        "map",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["entities"],
+        serde_json::json!([{"identifier": "a", "blueprint": "b",
+                            "properties": {"deep": null, "endless": null, "repeated": null}}])
+    );
+    assert_eq!(
+        v["misconfigured"],
+        serde_json::json!({"properties.deep": "def f: [f]; f", "properties.endless": "def f: f; f",
+                           "properties.repeated": "\"x\" * .n"})
+    );
+}
+
 /// Every mapping conformance case (kept in `ocean-mapping`'s tests) through the built binary, as
 /// `check.py --cmd 'ocean map --config {config} --kind {kind} {input}'` would run it: the same
 /// environment variables, the same comparison (the harness is shared with the in-process run).

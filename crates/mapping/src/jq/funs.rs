@@ -7,11 +7,13 @@
 //! cases. The functions here implement those rules on [`Val`]; the jq-level definitions built on
 //! them live in `defs.jq`. Nothing here does I/O; `now` is the only clock read.
 
+use super::guard;
 use super::num;
 use super::read::Reader;
 use super::value::{Error, Map, Val, err, slice};
+use jaq_core::box_iter::box_once;
 use jaq_core::native::{Filter, Fun, bome, run, v};
-use jaq_core::{Cv, RunPtr, ValXs, data::JustLut};
+use jaq_core::{Cv, Exn, RunPtr, ValX, ValXs, data::JustLut};
 
 type ValR<T> = Result<T, Error>;
 use std::cell::RefCell;
@@ -89,13 +91,61 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         }),
         ("strptime", v(1), |cv| unary(cv, strptime)),
         ("_input_error", v(0), |_| bome(Err(err("No more inputs")))),
+        ("range", v(3), |mut cv| {
+            let by = cv.0.pop_var();
+            let to = cv.0.pop_var();
+            let from = cv.0.pop_var();
+            Box::new(range(from, to, by))
+        }),
         ("_slice", v(2), |mut cv| {
             let end = cv.0.pop_var();
             let start = cv.0.pop_var();
             bome(slice(&cv.1, Some(&start), Some(&end)))
         }),
     ];
-    list.into_iter().map(run::<Data>)
+    list.into_iter().map(run::<Data>).chain([tick()])
+}
+
+/// The tick of [`guard`]: the identity that spends one step. It is transparent to paths and
+/// updates too, as the definitions it is inserted into may be used in `path(…)` or `… |= …`.
+fn tick() -> Fun<Data> {
+    let native = jaq_core::Native::new(|cv| bome(guard::tick().map(|()| cv.1)))
+        .with_paths(|cv| match guard::tick() {
+            Ok(()) => box_once(Ok(cv.1)),
+            Err(e) => box_once(Err(Exn::from(e))),
+        })
+        .with_update(|cv, f| match guard::tick() {
+            Ok(()) => f(cv.1),
+            Err(e) => box_once(Err(Exn::from(e))),
+        });
+    (guard::TICK, v(0), native)
+}
+
+/// jaq's `range/3` (what `range/1` and `range/2` call), one step of the evaluation's budget per
+/// output.
+fn range<'a>(from: Val, to: Val, by: Val) -> impl Iterator<Item = ValX<'a, Val>> + 'a {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let direction = by.partial_cmp(&Val::Num(0.0)).unwrap_or(Equal);
+    let mut next = Some(Ok(from));
+    std::iter::from_fn(move || {
+        let x = match next.take()? {
+            Ok(x) => x,
+            Err(e) => return Some(Err(Exn::from(e))),
+        };
+        let more = match direction {
+            Greater => x < to,
+            Less => x > to,
+            Equal => x != to,
+        };
+        if !more {
+            return None;
+        }
+        if let Err(e) = guard::tick() {
+            return Some(Err(Exn::from(e)));
+        }
+        next = Some(x.clone() + by.clone());
+        Some(Ok(x))
+    })
 }
 
 fn fromjson(v: &Val) -> ValR<Val> {

@@ -10,9 +10,11 @@
 //! variables a program may read. Every run is bounded (module `guard`): a program that recurses or
 //! loops without end fails with a jq-style error instead of crashing or hanging the process.
 
+mod ast;
 mod funs;
 mod guard;
 pub mod num;
+mod order;
 pub mod read;
 mod scan;
 pub mod value;
@@ -420,8 +422,10 @@ fn jaq_only_names() -> &'static std::collections::HashSet<(String, usize)> {
 
 /// Compiles a preprocessed expression (see [`preprocess`]).
 ///
-/// Definitions in the expression that call themselves are compiled with the evaluation bounds
-/// of module `guard`, so recursion without end is an error rather than a crash or a hang.
+/// Two rewrites of the program's syntax tree happen on the way, where they change anything:
+/// definitions that call themselves get the evaluation bounds of module `guard` (recursion
+/// without end is an error, not a crash or a hang), and operators whose operands may give other
+/// than one output are evaluated in jq's order (module `order`).
 pub fn compile(code: &str) -> Result<Program, CompileError> {
     let code = scan::prepare(code, |name, arity| {
         jaq_only_names().contains(&(name.to_owned(), arity))
@@ -430,22 +434,19 @@ pub fn compile(code: &str) -> Result<Program, CompileError> {
     // Compiled as written first: errors then point at the user's own text.
     let arena = Arena::default();
     let filter = compile_main(&arena, &code, std::iter::empty())?;
-    if !code.contains("def") {
-        return Ok(Program {
-            filter: Arc::new(filter),
-        });
-    }
     let Some(mut term) = jaq_core::load::parse(&code, |p| p.term()) else {
         return Err(CompileError {
-            message: "the expression's definitions could not be prepared for evaluation".into(),
+            message: "the expression could not be prepared for evaluation".into(),
         });
     };
-    if !guard::instrument_term(&mut term) {
+    let bounded = guard::instrument_term(&mut term);
+    let reordered = order::rewrite(&mut term);
+    if !(bounded || reordered) {
         return Ok(Program {
             filter: Arc::new(filter),
         });
     }
-    // The instrumented program becomes a definition of the prelude, called by the main text.
+    // The rewritten program becomes a definition of the prelude, called by the main text.
     let main = jaq_core::load::parse::Def {
         name: INSTRUMENTED_MAIN,
         args: Vec::new(),
@@ -457,7 +458,7 @@ pub fn compile(code: &str) -> Result<Program, CompileError> {
     })
 }
 
-/// The name under which an instrumented program is compiled.
+/// The name under which a rewritten program is compiled.
 const INSTRUMENTED_MAIN: &str = "__ocean_main";
 
 fn compile_main<'s>(

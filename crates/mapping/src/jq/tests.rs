@@ -286,3 +286,29 @@ fn instrumenting_definitions_keeps_their_meaning_and_errors() {
     let out = run("!ocean_tick", "null");
     assert!(out.starts_with("compile error"), "{out}");
 }
+
+#[test]
+fn operands_are_evaluated_in_jqs_order() {
+    // What jq 1.8.2 (Python Ocean's binding) gives; jaq alone gives [11,21,12,22], [1] and
+    // ["1-3","1-4","2-3","2-4"].
+    check("[(1,2) + (10,20)]", "null", "[11,12,21,22]");
+    check("[(1,2) < (2,1)]", "null", "[true,false,false,false]");
+    check("[(1,2) * (3,4) | . + 0]", "null", "[3,6,4,8]");
+    let out = run("[(. + empty + ascii_downcase), 1]", "{}");
+    assert!(out.starts_with("error: "), "{out}");
+    check("[(ascii_downcase + empty), 1]", "{}", "[1]");
+    check(
+        r#"["\((1,2))-\((3,4))"]"#,
+        "null",
+        r#"["1-3","2-3","1-4","2-4"]"#,
+    );
+    check(
+        r#"@base64 "\(.a)-\(.b[])""#,
+        r#"{"a":"x","b":["y","z"]}"#,
+        "\"eA==-eQ==\"",
+    );
+    // Single-valued operands keep jaq's direct evaluation, and variables are not captured.
+    check(".a + .b * 2", r#"{"a":1,"b":3}"#, "7");
+    check("1 as $r | [(.[] | . + $r)]", "[1,2]", "[2,3]");
+    check("def length: 1, 2; [length + 10]", "null", "[11,12]");
+}

@@ -28,7 +28,7 @@ pub fn python_json_len<T: Serialize + ?Sized>(value: &T) -> usize {
 }
 
 /// A sink that only counts.
-struct ByteCounter(usize);
+pub(crate) struct ByteCounter(pub(crate) usize);
 
 impl Write for ByteCounter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

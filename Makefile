@@ -9,10 +9,9 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-SHARED ?= $(abspath ../shared)
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
-.PHONY: help build test lint fmt bench demo new conformance conformance-check
+.PHONY: help build test lint fmt bench demo new conformance
 
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
@@ -20,23 +19,17 @@ help:
 build:
 	$(CARGO) build --workspace --release
 
-# The conformance check and the static check reuse the `ocean` and `port-emulator` binaries that
-# `cargo test` built (a separate `cargo build` would compile much of the workspace again with
-# other features).
+# The static check reuses the `port-emulator` binary that `cargo test` built (a separate
+# `cargo build` would compile much of the workspace again with other features).
 test:
 	$(CARGO) test --workspace --no-fail-fast
-	$(MAKE) conformance-check
 	$(CARGO) xtask static-check fake --emulator $(TARGET_DIR)/debug/port-emulator
 
-# Python Ocean's mapping cases against `ocean map` (also run by `make test`).
+# Python Ocean's mapping cases (crates/mapping/tests/conformance/cases), in process and through
+# `ocean map` (both also part of `make test`).
 conformance:
-	$(CARGO) build -p ocean-cli
-	$(MAKE) conformance-check
-
-conformance-check:
-	python3 $(SHARED)/conformance/check.py \
-		--cmd '$(TARGET_DIR)/debug/ocean map --config {config} --kind {kind} {input}' \
-		$(SHARED)/conformance/cases
+	$(CARGO) test -p ocean-mapping --test conformance
+	$(CARGO) test -p ocean-cli --test map_cli conformance
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -1,6 +1,10 @@
 //! `ocean map` end to end: the built binary on files in a temporary directory, its error
-//! behaviours, and the shared conformance suite when it is available.
+//! behaviours, and every mapping conformance case.
 
+#[path = "../../mapping/tests/conformance/harness.rs"]
+mod harness;
+
+use harness::Observed;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -227,35 +231,65 @@ fn environment_access_can_be_turned_off() {
 }
 
 #[test]
-fn conformance_suite_passes() {
-    let shared = std::env::var_os("OCEAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let check = shared.join("conformance/check.py");
-    if !check.is_file() {
-        println!("skipped: no conformance suite at {}", check.display());
-        return;
-    }
-    if Command::new("python3").arg("--version").output().is_err() {
-        println!("skipped: python3 is not available");
-        return;
-    }
-    let template = format!(
-        "{} map --config {{config}} --kind {{kind}} {{input}}",
-        env!("CARGO_BIN_EXE_ocean")
+fn runaway_expressions_become_misconfigured_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "runaway.yml",
+        "resources:\n  - kind: k\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"b\"'\n          properties:\n            deep: 'def f: [f]; f'\n            endless: 'def f: f; f'\n            repeated: '\"x\" * .n'\n",
     );
-    let out = Command::new("python3")
-        .arg(&check)
-        .arg("--cmd")
-        .arg(&template)
-        .arg(shared.join("conformance/cases"))
-        .output()
-        .expect("python3 runs check.py");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "conformance failures:\n{text}\n{}",
-        stderr(&out)
+    let items = write(dir.path(), "i.json", r#"[{"id": "a", "n": 1000000000}]"#);
+    let out = ocean(&[
+        "map",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["entities"],
+        serde_json::json!([{"identifier": "a", "blueprint": "b",
+                            "properties": {"deep": null, "endless": null, "repeated": null}}])
     );
-    assert!(text.trim_end().ends_with(" 0 failed"), "{text}");
+    assert_eq!(
+        v["misconfigured"],
+        serde_json::json!({"properties.deep": "def f: [f]; f", "properties.endless": "def f: f; f",
+                           "properties.repeated": "\"x\" * .n"})
+    );
+}
+
+/// Every mapping conformance case (kept in `ocean-mapping`'s tests) through the built binary, as
+/// `check.py --cmd 'ocean map --config {config} --kind {kind} {input}'` would run it: the same
+/// environment variables, the same comparison (the harness is shared with the in-process run).
+#[test]
+fn conformance_cases_pass_through_the_binary() {
+    let cases = harness::load_cases(&harness::cases_dir());
+    harness::check_all(&cases, |case, kind| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocean"));
+        cmd.arg("map")
+            .arg("--config")
+            .arg(case.config())
+            .arg("--kind")
+            .arg(kind)
+            .arg(case.input(kind))
+            .env(
+                "OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS",
+                if case.env_access { "true" } else { "false" },
+            );
+        for (name, value) in &case.env {
+            match value {
+                Some(v) => cmd.env(name, v),
+                None => cmd.env_remove(name),
+            };
+        }
+        let out = cmd.output().expect("the ocean binary runs");
+        if out.status.success() {
+            Observed::from_stdout(&String::from_utf8_lossy(&out.stdout))
+        } else {
+            let err = stderr(&out);
+            assert!(!err.contains("panicked"), "{}: {err}", case.id);
+            Observed::Failed(err.trim().lines().last().unwrap_or("").to_owned())
+        }
+    });
 }

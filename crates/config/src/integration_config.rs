@@ -17,6 +17,8 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use ocean_model::python::parse_bool;
+
 use crate::ConfigError;
 use crate::case::decamelize;
 use crate::spec::{ConfigurationSpec, ConfigurationType};
@@ -374,20 +376,6 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// The accepted spellings of booleans given as text.
-pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    const TRUE: [&str; 6] = ["true", "1", "yes", "on", "t", "y"];
-    const FALSE: [&str; 6] = ["false", "0", "no", "off", "f", "n"];
-    let t = text.trim();
-    if TRUE.iter().any(|v| t.eq_ignore_ascii_case(v)) {
-        Some(true)
-    } else if FALSE.iter().any(|v| t.eq_ignore_ascii_case(v)) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 /// Strips trailing slashes (unless the value is just `/`) and checks that the rest is a URL.
 pub(crate) fn normalise_url(text: &str) -> Option<String> {
     let trimmed = if text == "/" {
@@ -448,7 +436,7 @@ pub(crate) fn coerce(t: ConfigurationType, value: &Value) -> Result<Value, Strin
             .ok_or_else(expected),
         (ConfigurationType::Boolean, Value::Bool(_)) => Ok(value.clone()),
         (ConfigurationType::Boolean, Value::String(s)) => {
-            parse_bool(s).map(Value::Bool).ok_or_else(expected)
+            parse_bool(s.trim()).map(Value::Bool).ok_or_else(expected)
         }
         (ConfigurationType::Boolean, Value::Number(n)) => match n.as_u64() {
             Some(0) => Ok(Value::Bool(false)),

@@ -4,8 +4,13 @@
 //! It also holds [`Secret`], the wrapper every credential travels in so that it never reaches a
 //! log line, an error message or a `Debug` dump.
 //!
+//! [`python`] holds the two Python spellings several crates must reproduce exactly (`repr` of a
+//! float, pydantic's boolean texts), so that each has one home.
+//!
 //! These are plain data types. The mapping engine builds them, the Port client puts them on the
 //! wire, the lifecycle keeps their keys for reconciliation. Nothing here does I/O or evaluates JQ.
+
+pub mod python;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};

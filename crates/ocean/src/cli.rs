@@ -40,11 +40,8 @@ fn parse_level(text: &str) -> Result<LogLevel, String> {
 }
 
 fn parse_bool(text: &str) -> Result<bool, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "on" | "t" => Ok(true),
-        "false" | "0" | "no" | "n" | "off" | "f" => Ok(false),
-        _ => Err(format!("expected true or false, got {text:?}")),
-    }
+    ocean_model::python::parse_bool(text.trim())
+        .ok_or_else(|| format!("expected true or false, got {text:?}"))
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM (a running resync is aborted, nothing is

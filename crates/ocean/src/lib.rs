@@ -109,7 +109,7 @@ pub use ocean_lifecycle::{
     PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,
     WebhookRejection, WebhookResults, WebhookRoute,
 };
-pub use ocean_model::Secret;
+pub use ocean_model::{Secret, python};
 
 /// Ocean's own version (the framework, not the integration).
 pub const OCEAN_VERSION: &str = env!("CARGO_PKG_VERSION");

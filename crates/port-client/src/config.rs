@@ -222,7 +222,8 @@ impl fmt::Debug for PortClientConfig {
 pub struct BulkLimits {
     /// Most entities in one request (20).
     pub max_entities: usize,
-    /// Most bytes in one request body, as estimated (1 048 576).
+    /// Most bytes in one request body (1 048 576): Python's estimate sets the chunk size, and a
+    /// chunk closes early rather than exceed it (a single larger entity goes alone).
     pub max_bytes: usize,
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::batch::bulk_chunk_size;
+use crate::batch::bulk_chunks;
 use crate::client::PortClient;
 use crate::config::UserAgentFeature;
 use crate::error::PortError;
@@ -258,8 +258,8 @@ pub struct BulkDeleteReport {
 
 /// The body of a bulk upsert.
 #[derive(Serialize)]
-struct BulkBody<'a> {
-    entities: &'a [&'a Entity],
+pub(crate) struct BulkBody<'a> {
+    pub(crate) entities: &'a [&'a Entity],
 }
 
 /// The answer of a bulk upsert (200 or 207).
@@ -409,9 +409,10 @@ impl PortClient {
     }
 
     /// Upserts entities of one blueprint (E2): split into chunks by count and estimated size
-    /// (§4.3.2), chunks sent concurrently (at most `bulk_upsert_concurrency` at once). A chunk
-    /// answered 413 is retried entity by entity (E1); any other failure of a chunk marks all its
-    /// entities failed. One outcome per entity, in input order.
+    /// (§4.3.2), never a request body over the byte budget ([`crate::batch::bulk_chunks`]),
+    /// chunks sent concurrently (at most `bulk_upsert_concurrency` at once). A chunk answered 413
+    /// is retried entity by entity (E1); any other failure of a chunk marks all its entities
+    /// failed. One outcome per entity, in input order.
     pub async fn upsert_entities_bulk(
         &self,
         blueprint: &str,
@@ -432,11 +433,10 @@ impl PortClient {
             return Vec::new();
         }
         let inner = &self.inner;
-        let size = bulk_chunk_size(entities, &inner.config.bulk_limits);
         // The chunk futures are built before they are streamed: a closure over borrowed chunks
         // inside the stream combinator would make this future impossible to prove `Send`.
-        let chunks: Vec<_> = entities
-            .chunks(size)
+        let chunks: Vec<_> = bulk_chunks(entities, &inner.config.bulk_limits)
+            .into_iter()
             .map(|chunk| self.upsert_chunk(blueprint, chunk, options))
             .collect();
         let outcomes: Vec<UpsertOutcome> = futures::stream::iter(chunks)

@@ -64,11 +64,8 @@ pub fn cli() -> Command {
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" | "t" | "y" => Ok(true),
-        "0" | "false" | "no" | "off" | "f" | "n" => Ok(false),
-        other => Err(format!("'{other}' is not a boolean (true or false)")),
-    }
+    ocean_model::python::parse_bool(s.trim())
+        .ok_or_else(|| format!("'{}' is not a boolean (true or false)", s.trim()))
 }
 
 /// Runs `ocean map`.

@@ -107,8 +107,9 @@ pub(super) fn parse_minutes(text: &str) -> Option<i64> {
         "w" => 604_800,
         _ => return None,
     };
-    // The reference truncates toward zero (`int(n * fraction)`).
-    Some(n * seconds_per_unit / 60)
+    // The reference truncates toward zero (`int(n * fraction)`). A count too large for the
+    // arithmetic is not an interval.
+    Some(n.checked_mul(seconds_per_unit)? / 60)
 }
 
 impl<'de> Deserialize<'de> for Minutes {

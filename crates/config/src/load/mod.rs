@@ -260,6 +260,11 @@ mod tests {
         check("90s", Some(1));
         check("1d", Some(1440));
         check("not-an-interval", None);
+        // Too large to compute: rejected, not an overflow.
+        check("9223372036854775807w", None);
+        check("-9223372036854775808m", None);
+        check("9223372036854775807s", Some(i64::MAX / 60));
+        check("99999999999999999999", None);
         check("5x", None);
     }
 

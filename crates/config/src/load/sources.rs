@@ -118,7 +118,7 @@ pub(super) fn coerce_known(value: &mut Value, path: &mut Vec<String>) {
         Value::String(text)
             if registry::find(&path.join(".")).is_some_and(|d| d.kind == SettingKind::Bool) =>
         {
-            if let Some(b) = integration_config::parse_bool(text) {
+            if let Some(b) = ocean_model::python::parse_bool(text.trim()) {
                 *value = Value::Bool(b);
             }
         }

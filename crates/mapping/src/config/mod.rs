@@ -375,11 +375,7 @@ impl Validator<'_> {
             Node::Int(d) if d == "1" => Ok(true),
             Node::Float(f) if *f == 0.0 => Ok(false),
             Node::Float(f) if *f == 1.0 => Ok(true),
-            Node::Str(s) => match s.to_lowercase().as_str() {
-                "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
-                "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
-                _ => Err(invalid()),
-            },
+            Node::Str(s) => ocean_model::python::parse_bool(s).ok_or_else(invalid),
             Node::Null => Err(self.error(path, n.line, "none is not an allowed value")),
             _ => Err(invalid()),
         }
@@ -682,7 +678,7 @@ fn python_str_float(f: f64) -> String {
     } else if f.is_infinite() {
         if f > 0.0 { "inf" } else { "-inf" }.to_owned()
     } else {
-        crate::jq::num::python_repr(f)
+        ocean_model::python::float_repr(f)
     }
 }
 

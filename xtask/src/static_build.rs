@@ -229,6 +229,9 @@ pub fn build_static(ws: &Workspace, options: &StaticOptions) -> Result<Vec<Stati
                 ("AR".to_owned(), ar.display().to_string()),
                 ("HOST_CC".to_owned(), "cc".to_owned()),
                 ("HOST_AR".to_owned(), "ar".to_owned()),
+                // `make libs` also links librdkafka.so, whose version script names a symbol
+                // that only exists in debug builds; Zig's lld refuses that by default.
+                ("LDFLAGS".to_owned(), "-Wl,--undefined-version".to_owned()),
             ]);
         }
         let build = Build {

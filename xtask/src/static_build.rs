@@ -223,12 +223,14 @@ pub fn build_static(ws: &Workspace, options: &StaticOptions) -> Result<Vec<Stati
     for arches in runs {
         let mut env = Vec::new();
         if kafka {
-            let (cc, ar) = tools::zig_cc_ar(ws, &zigbuild.zig, arches[0].zig_target())?;
+            let (cc, cxx, ar) = tools::zig_cc_ar(ws, &zigbuild.zig, arches[0].zig_target())?;
             env.extend([
                 ("CC".to_owned(), cc.display().to_string()),
+                ("CXX".to_owned(), cxx.display().to_string()),
                 ("AR".to_owned(), ar.display().to_string()),
                 ("HOST_CC".to_owned(), "cc".to_owned()),
                 ("HOST_AR".to_owned(), "ar".to_owned()),
+                ("HOST_CXX".to_owned(), "c++".to_owned()),
                 // `make libs` also links librdkafka.so, whose version script names a symbol
                 // that only exists in debug builds; Zig's lld refuses that by default.
                 ("LDFLAGS".to_owned(), "-Wl,--undefined-version".to_owned()),

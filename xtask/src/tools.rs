@@ -80,17 +80,29 @@ pub fn zigbuild(ws: &Workspace) -> Result<Zigbuild> {
     })
 }
 
-/// Scripts that run Zig as the C compiler (`cc`) and archiver (`ar`) for `zig_target`
+/// Scripts that run Zig as the C and C++ compilers and the archiver (`ar`) for `zig_target`
 /// (`aarch64-linux-musl`), written into `target/tools/zig-wrappers/`: for C builds that read the
-/// plain `CC`/`AR` variables instead of cargo-zigbuild's per-target ones (librdkafka's
-/// `./configure`).
-pub fn zig_cc_ar(ws: &Workspace, zig: &Path, zig_target: &str) -> Result<(PathBuf, PathBuf)> {
+/// plain `CC`/`CXX`/`AR` variables instead of cargo-zigbuild's per-target ones (librdkafka's
+/// `./configure`). Returns (cc, c++, ar).
+pub fn zig_cc_ar(
+    ws: &Workspace,
+    zig: &Path,
+    zig_target: &str,
+) -> Result<(PathBuf, PathBuf, PathBuf)> {
     use std::os::unix::fs::PermissionsExt;
     let dir = tools_dir(ws).join("zig-wrappers");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let cc = dir.join(format!("cc-{zig_target}"));
+    let cxx = dir.join(format!("cxx-{zig_target}"));
     let ar = dir.join("ar");
     for (path, body) in [
+        (
+            &cxx,
+            format!(
+                "#!/bin/sh\nexec '{}' c++ -target {zig_target} \"$@\"\n",
+                zig.display()
+            ),
+        ),
         (
             &cc,
             format!(
@@ -107,7 +119,7 @@ pub fn zig_cc_ar(ws: &Workspace, zig: &Path, zig_target: &str) -> Result<(PathBu
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("making {} executable", path.display()))?;
     }
-    Ok((cc, ar))
+    Ok((cc, cxx, ar))
 }
 
 /// `site-packages/<parts…>` under a venv's `lib/pythonX.Y/`.

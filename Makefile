@@ -3,9 +3,12 @@
 #   make demo    the fake integration syncing into the local Port emulator (a new user's first minute)
 #   make test    every test: unit, cross-crate, conformance, end-to-end (installs what it needs)
 #   make build   build every crate and integration (release)
-#   make lint    rustfmt and clippy, warnings are errors
+#   make lint    rustfmt and clippy (warnings are errors); actionlint, hadolint and cargo deny
 #   make bench   the benchmarks: mapping throughput, emulator ingest, end-to-end resync
 #   make new     scaffold a new integration (NAME=my-system for a non-interactive run)
+#   make static  static musl binaries of an integration (INTEGRATION=fake ARCH=x86_64|aarch64|all)
+#   make image   its multi-arch container image (needs a Docker engine)
+#   make release the files of a GitHub release for TAG=NAME-vX.Y.Z (see README.md)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -14,16 +17,18 @@ TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 .PHONY: help build test lint fmt bench demo new conformance
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 build:
 	$(CARGO) build --workspace --release
 
 # The static check reuses the `port-emulator` binary that `cargo test` built (a separate
-# `cargo build` would compile much of the workspace again with other features).
+# `cargo build` would compile much of the workspace again with other features). It builds the
+# fake integration for x86_64 and aarch64 and runs both through a resync (aarch64 under
+# qemu-aarch64, installed with apt-get when missing).
 test:
 	$(CARGO) test --workspace --no-fail-fast
-	$(CARGO) xtask static-check fake --emulator $(TARGET_DIR)/debug/port-emulator
+	$(CARGO) xtask static-check fake --arch all --emulator $(TARGET_DIR)/debug/port-emulator
 
 # Python Ocean's mapping cases (crates/mapping/tests/conformance/cases), in process and through
 # `ocean map` (both also part of `make test`).
@@ -31,9 +36,13 @@ conformance:
 	$(CARGO) test -p ocean-mapping --test conformance
 	$(CARGO) test -p ocean-cli --test map_cli conformance
 
+# The release lints install their tools into target/tools/ on first use: actionlint on
+# .github/workflows, hadolint on every Dockerfile, `cargo deny check licenses bans sources`
+# (offline, deny.toml).
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) xtask release-lint
 
 fmt:
 	$(CARGO) fmt --all
@@ -51,17 +60,31 @@ bench:
 demo:
 	$(CARGO) xtask demo $(if $(KEEP),--keep)
 
-.PHONY: static image check-integrations
+.PHONY: static image release release-images check-integrations
 INTEGRATION ?= fake
 
-# A static x86_64-unknown-linux-musl binary of integrations/$(INTEGRATION), dist profile.
-# FEATURES=kafka adds the KAFKA event listener (librdkafka and its own OpenSSL, about 8 MiB).
+# Static musl binaries of integrations/$(INTEGRATION) (dist profile) in target/static/<amd64|arm64>/,
+# built with Zig (cargo-zigbuild; both from PyPI, installed into target/tools/ on first use).
+# ARCH=x86_64, aarch64 or all (default: this machine's). FEATURES=kafka adds the KAFKA event
+# listener (librdkafka and its own OpenSSL, about 8 MiB).
 static:
-	$(CARGO) xtask static $(INTEGRATION) $(if $(FEATURES),--features $(FEATURES))
+	$(CARGO) xtask static $(INTEGRATION) $(if $(ARCH),--arch $(ARCH)) $(if $(FEATURES),--features $(FEATURES))
 
-# The container image of integrations/$(INTEGRATION) (needs a Docker engine; see docker/README.md).
+# The container image of integrations/$(INTEGRATION) from those binaries, on the shared distroless
+# runtime (needs a Docker engine; see docker/README.md). ARCH=all builds linux/amd64 and
+# linux/arm64 with buildx; REPOSITORY=ghcr.io/OWNER PUSH=1 pushes VERSION and latest tags.
 image:
-	$(CARGO) xtask image $(INTEGRATION) $(if $(FEATURES),--features $(FEATURES))
+	$(CARGO) xtask image $(INTEGRATION) $(if $(ARCH),--arch $(ARCH)) $(if $(FEATURES),--features $(FEATURES)) $(if $(REPOSITORY),--repository $(REPOSITORY)) $(if $(PUSH),--push)
+
+# A release's files for TAG=NAME-vX.Y.Z (one integration) or TAG=vX.Y.Z (the SDK: every
+# integration): binaries for both architectures, SHA256SUMS, a CycloneDX SBOM per integration and
+# the notes from the CHANGELOG, in target/ship/$(TAG)/. The tag must match the versions.
+release:
+	$(CARGO) xtask release $(TAG)
+
+# The multi-arch images of TAG's integrations, pushed to $(REPOSITORY) as VERSION and latest.
+release-images:
+	$(CARGO) xtask release-images $(TAG) --repository $(REPOSITORY)
 
 # Every integration folder has what an integration needs (also a test of `cargo test`).
 check-integrations:

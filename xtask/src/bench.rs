@@ -203,6 +203,7 @@ fn run_once(
     let log = scratch.join(format!("ocean-fake-{records}{suffix}.log"));
     let run = run::run(&RunSpec {
         binary: binary.to_owned(),
+        runner: None,
         cwd: ws.integration_dir("fake"),
         env,
         log: log.clone(),

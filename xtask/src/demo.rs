@@ -24,6 +24,8 @@ pub struct DemoOptions {
     pub integration: String,
     /// A prebuilt integration binary to run instead of a release build of it.
     pub binary: Option<PathBuf>,
+    /// The program that runs the binary (`qemu-aarch64` for an aarch64 binary on x86_64).
+    pub runner: Option<PathBuf>,
     /// Extra environment for the integration (`OCEAN__INTEGRATION__CONFIG__ITEM_COUNT=…`).
     pub env: Vec<(String, String)>,
     /// Keep the emulator running after the summary, until Ctrl-C.
@@ -81,8 +83,13 @@ pub fn run_demo(
         "\nPort emulator listening on {} (in memory).",
         emulator.base_url()
     );
+    let under = options
+        .runner
+        .as_ref()
+        .map(|r| format!(" under {}", r.display()))
+        .unwrap_or_default();
     println!(
-        "Running {} once against it (ONCE listener)…",
+        "Running {}{under} once against it (ONCE listener)…",
         ws.display(binary)
     );
     let mut env = emulator.ocean_env();
@@ -93,6 +100,7 @@ pub fn run_demo(
     let log = scratch.join(format!("{}.log", Workspace::package(&options.integration)));
     let measurement = run::run(&RunSpec {
         binary: binary.to_owned(),
+        runner: options.runner.clone(),
         cwd: dir.clone(),
         env,
         log: log.clone(),

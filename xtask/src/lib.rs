@@ -18,11 +18,15 @@ pub mod demo;
 pub mod docker;
 pub mod emulator;
 pub mod layout;
+pub mod lint;
 pub mod measure;
 pub mod process;
+pub mod release;
 pub mod run;
 pub mod run_local;
 pub mod static_build;
+pub mod tools;
+pub mod workflows;
 pub mod workspace;
 
 pub use workspace::Workspace;

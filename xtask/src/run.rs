@@ -18,6 +18,8 @@ use crate::process::{self, Managed};
 pub struct RunSpec {
     /// The integration's executable.
     pub binary: PathBuf,
+    /// The program that runs it, if not run directly (`qemu-aarch64` for a foreign binary).
+    pub runner: Option<PathBuf>,
     /// Its working directory (where `.port/` and `config.yaml` are read).
     pub cwd: PathBuf,
     /// Environment variables added to the xtask's own.
@@ -51,6 +53,9 @@ pub fn run(spec: &RunSpec) -> Result<Measurement> {
     let mut command: Vec<OsString> = vec!["__measure".into(), "--report".into()];
     command.push(report.clone().into());
     command.push("--".into());
+    if let Some(runner) = &spec.runner {
+        command.push(runner.clone().into());
+    }
     command.push(spec.binary.clone().into());
     let log = Arc::new(Mutex::new(
         File::create(&spec.log).with_context(|| format!("creating {}", spec.log.display()))?,

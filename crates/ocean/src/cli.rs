@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use ocean_config::LogLevel;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +33,28 @@ pub(crate) struct Args {
     /// Print the effective configuration (secrets masked) and exit.
     #[arg(long)]
     pub print_config: bool,
+}
+
+impl Args {
+    /// Parses the process's command line as `ocean-<type>`, whose `--version` names the
+    /// integration's version, the SDK's and the git commit.
+    pub(crate) fn parse_for(manifest: &crate::Manifest) -> Args {
+        let matches = Args::command_for(manifest).get_matches();
+        Args::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    }
+
+    fn command_for(manifest: &crate::Manifest) -> clap::Command {
+        // Built once per process; clap takes `'static` text without its `string` feature.
+        let name = format!("ocean-{}", manifest.integration_type).leak();
+        let version = format!(
+            "{} (ocean SDK {}, commit {})",
+            manifest.version,
+            crate::OCEAN_VERSION,
+            crate::GIT_COMMIT
+        )
+        .leak();
+        Args::command().name(&*name).version(&*version)
+    }
 }
 
 fn parse_level(text: &str) -> Result<LogLevel, String> {
@@ -107,5 +129,28 @@ mod tests {
         assert_eq!(defaults.path, PathBuf::from("."));
         assert!(Args::try_parse_from(["x", "-i", "maybe"]).is_err());
         assert!(Args::try_parse_from(["x", "-l", "loud"]).is_err());
+    }
+
+    #[test]
+    fn version_names_the_integration_the_sdk_and_the_commit() {
+        let manifest = crate::Manifest::new("acme", "2.3.4");
+        let error = Args::command_for(&manifest)
+            .try_get_matches_from(["ocean-acme", "--version"])
+            .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::DisplayVersion);
+        assert_eq!(
+            error.to_string().trim(),
+            format!(
+                "ocean-acme 2.3.4 (ocean SDK {}, commit {})",
+                crate::OCEAN_VERSION,
+                crate::GIT_COMMIT
+            )
+        );
+        // build.rs: 12 hex digits from git here, else OCEAN_GIT_COMMIT or `unknown`.
+        assert!(
+            !crate::GIT_COMMIT.is_empty() && !crate::GIT_COMMIT.contains(char::is_whitespace),
+            "{:?}",
+            crate::GIT_COMMIT
+        );
     }
 }

@@ -96,7 +96,6 @@ use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use ocean_config::{ApplicationFlags, IntegrationInfo, Loader, Spec};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
@@ -113,6 +112,10 @@ pub use ocean_model::{Secret, python};
 
 /// Ocean's own version (the framework, not the integration).
 pub const OCEAN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git commit Ocean (and so an integration of this repository) was built from: 12 hex digits,
+/// or `unknown` when built outside a git checkout without `OCEAN_GIT_COMMIT` set.
+pub const GIT_COMMIT: &str = env!("OCEAN_GIT_COMMIT");
 
 /// What an integration binary says about itself: its type (the default `integration.type`, and
 /// part of the User-Agent that makes Port's datasource) and its version (what Port records).
@@ -164,7 +167,7 @@ where
     I: Integration,
 {
     allocator::return_freed_memory_promptly();
-    let args = cli::Args::parse();
+    let args = cli::Args::parse_for(&manifest);
     let prepared = match prepare(manifest, &args) {
         Ok(prepared) => prepared,
         Err(message) => {
@@ -211,6 +214,7 @@ where
         ocean = OCEAN_VERSION,
         integration = manifest.integration_type,
         version = manifest.version,
+        commit = GIT_COMMIT,
         identifier = %prepared.settings.integration.identifier,
         "Setting sail"
     );

@@ -195,6 +195,9 @@ fn catalog_view_shows_the_fake_catalog_and_links_related_entities() -> Result<()
         run.identifier
     ))?;
     let states = browser.wait(WAIT, "the resync states", || {
+        if !browser.text_of_page()?.contains("Resync states over time") {
+            return Ok(None);
+        }
         let found = rows(&browser, 0)?;
         Ok((!found.is_empty()).then_some(found))
     })?;

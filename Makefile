@@ -1,7 +1,7 @@
 # Ocean's front door: a thin, documented layer over cargo. Logic that grows lives in Rust.
 #
 #   make demo    the fake integration syncing into the local Port emulator (a new user's first minute)
-#   make test    every test: unit, cross-crate, conformance, end-to-end (installs what it needs)
+#   make test    every test: unit, cross-crate, conformance, end-to-end, browser (installs what it needs)
 #   make build   build every crate and integration (release)
 #   make lint    rustfmt and clippy (warnings are errors); actionlint, hadolint and cargo deny
 #   make bench   the benchmarks: mapping throughput, emulator ingest, end-to-end resync
@@ -14,7 +14,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 
-.PHONY: help build test lint fmt bench demo new conformance
+.PHONY: help build test lint fmt bench demo new conformance browsers browser-test screenshots
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -26,9 +26,29 @@ build:
 # `cargo build` would compile much of the workspace again with other features). It builds the
 # fake integration for x86_64 and aarch64 and runs both through a resync (aarch64 under
 # qemu-aarch64, installed with apt-get when missing).
-test:
+test: browsers
 	$(CARGO) test --workspace --no-fail-fast
 	$(CARGO) xtask static-check fake --arch all --emulator $(TARGET_DIR)/debug/port-emulator
+	$(MAKE) browser-test
+
+# Headless Chromium and its WebDriver for the browser tests: Debian's packages, installed with
+# apt-get when missing (as root, as on CI).
+browsers:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing chromium and chromium-driver for the browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver fonts-dejavu-core; \
+	fi
+
+# The catalog view and the mapping playground in headless Chromium (xtask/tests/browser.rs;
+# `#[ignore]`d in a plain `cargo test`), with the binaries `cargo test` built. They fail when
+# Chromium is missing.
+browser-test: browsers
+	OCEAN_BIN_DIR=$(TARGET_DIR)/debug $(CARGO) test -p xtask --test browser -- --ignored --test-threads=1
+
+# Retakes the README's screenshots (docs/img/*.png) with the browser tests.
+screenshots: browsers
+	OCEAN_SCREENSHOT_DIR=docs/img $(CARGO) test -p xtask --test browser -- --ignored --test-threads=1
 
 # Python Ocean's mapping cases (crates/mapping/tests/conformance/cases), in process and through
 # `ocean map` (both also part of `make test`).
@@ -56,7 +76,8 @@ bench:
 	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(RELEASE),--release)
 
 # Builds (release), starts the Port emulator on a free 127.0.0.1 port, resyncs the fake integration
-# once into it and prints a summary; KEEP=1 keeps the emulator up until Ctrl-C.
+# once into it and prints a summary with the catalog view's URL; KEEP=1 keeps the emulator (and
+# so the catalog view) up until Ctrl-C.
 demo:
 	$(CARGO) xtask demo $(if $(KEEP),--keep)
 

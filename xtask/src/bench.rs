@@ -208,6 +208,7 @@ fn run_once(
         env,
         log: log.clone(),
         echo: false,
+        measurer: None,
     })?;
     let stored = emulator.count("benchItem")?;
     let status = emulator.last_resync_status(identifier)?;

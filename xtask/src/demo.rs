@@ -32,6 +32,8 @@ pub struct DemoOptions {
     pub keep: bool,
     /// Echo the integration's log to the terminal.
     pub echo_logs: bool,
+    /// The xtask executable that measures the integration's run (`None`: the running one).
+    pub measurer: Option<PathBuf>,
 }
 
 /// What a demo run found.
@@ -67,14 +69,40 @@ pub fn demo(ws: &Workspace, options: &DemoOptions) -> Result<DemoReport> {
     run_demo(ws, options, &emulator, &binary)
 }
 
-/// Runs the demo with given binaries; fails when the resync did not complete or left a
-/// blueprint of the integration empty.
-pub fn run_demo(
+/// An emulator after one resync of an integration into it, still running.
+#[derive(Debug)]
+pub struct DemoRun {
+    /// The emulator, holding the integration's catalog.
+    pub emulator: Emulator,
+    /// The integration's identifier in it (`<integration>-demo`).
+    pub identifier: String,
+    /// What the resync gave.
+    pub report: DemoReport,
+    /// The integration's log file.
+    pub log: PathBuf,
+}
+
+impl DemoRun {
+    /// What went wrong, if anything: the integration failed, the resync did not complete, or
+    /// a blueprint of the integration stayed empty.
+    pub fn problem(&self) -> Option<String> {
+        problem(&self.report)
+    }
+
+    /// The catalog view's URL.
+    pub fn catalog_url(&self) -> String {
+        format!("{}/", self.emulator.base_url())
+    }
+}
+
+/// Starts the emulator on a free port and resyncs the integration into it once (ONCE
+/// listener); the emulator is left running in the answer, whatever the outcome.
+pub fn resync_once(
     ws: &Workspace,
     options: &DemoOptions,
     emulator_binary: &std::path::Path,
     binary: &std::path::Path,
-) -> Result<DemoReport> {
+) -> Result<DemoRun> {
     let dir = ws.integration_dir(&options.integration);
     let scratch = ws.scratch("demo")?;
     let identifier = format!("{}-demo", options.integration);
@@ -105,6 +133,7 @@ pub fn run_demo(
         env,
         log: log.clone(),
         echo: options.echo_logs,
+        measurer: options.measurer.clone(),
     })?;
     let blueprints = run::blueprint_ids(&dir.join(".port/resources"))?;
     let mut entities = Vec::new();
@@ -112,15 +141,39 @@ pub fn run_demo(
         entities.push((blueprint.clone(), emulator.count(blueprint)?));
     }
     let resync_status = emulator.last_resync_status(&identifier)?;
-    let report = DemoReport {
-        entities,
-        run: measurement,
-        resync_status,
-    };
+    Ok(DemoRun {
+        emulator,
+        identifier,
+        report: DemoReport {
+            entities,
+            run: measurement,
+            resync_status,
+        },
+        log,
+    })
+}
+
+/// Runs the demo with given binaries; fails when the resync did not complete or left a
+/// blueprint of the integration empty.
+pub fn run_demo(
+    ws: &Workspace,
+    options: &DemoOptions,
+    emulator_binary: &std::path::Path,
+    binary: &std::path::Path,
+) -> Result<DemoReport> {
+    let DemoRun {
+        emulator,
+        identifier,
+        report,
+        log,
+    } = resync_once(ws, options, emulator_binary, binary)?;
     print_summary(ws, options, &emulator, &identifier, &report, &log);
     let problem = problem(&report);
     if options.keep && problem.is_none() {
-        println!("\nThe emulator keeps running: press Ctrl-C to stop it.");
+        println!(
+            "\nThe emulator keeps running (catalog view: {}/): press Ctrl-C to stop it.",
+            emulator.base_url()
+        );
         process::wait_for_interrupt();
     }
     emulator.stop()?;
@@ -195,6 +248,7 @@ fn print_summary(
         .unwrap_or("BLUEPRINT");
     println!();
     println!("Where to look:");
+    println!("  {url}/                                the catalog view (open it in a browser)");
     println!("  {url}/_emulator/                      every inspection route");
     println!("  {url}/_emulator/entities?blueprint={first}");
     println!("  {url}/_emulator/blueprints");

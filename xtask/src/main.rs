@@ -195,6 +195,7 @@ fn run(task: Task) -> Result<()> {
                     env,
                     keep,
                     echo_logs: !quiet,
+                    measurer: None,
                 },
             )?;
         }

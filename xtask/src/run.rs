@@ -28,6 +28,9 @@ pub struct RunSpec {
     pub log: PathBuf,
     /// Whether to echo its output to the terminal as well.
     pub echo: bool,
+    /// The xtask executable that measures the run (`xtask __measure`); `None`: the running one
+    /// (tests, whose executable is not xtask, name `CARGO_BIN_EXE_xtask`).
+    pub measurer: Option<PathBuf>,
 }
 
 /// The environment every run gets: one resync then exit, the integration identifier, and its
@@ -49,7 +52,10 @@ pub fn once_env(identifier: &str) -> Result<Vec<(String, String)>> {
 pub fn run(spec: &RunSpec) -> Result<Measurement> {
     let report = spec.log.with_extension("measure.json");
     let _ = std::fs::remove_file(&report);
-    let xtask = std::env::current_exe().context("locating the xtask executable")?;
+    let xtask = match &spec.measurer {
+        Some(xtask) => xtask.clone(),
+        None => std::env::current_exe().context("locating the xtask executable")?,
+    };
     let mut command: Vec<OsString> = vec!["__measure".into(), "--report".into()];
     command.push(report.clone().into());
     command.push("--".into());

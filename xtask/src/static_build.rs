@@ -383,6 +383,7 @@ pub fn static_check(
             env: Vec::new(),
             keep: false,
             echo_logs: false,
+            measurer: None,
         };
         match emulator {
             Some(emulator) => {

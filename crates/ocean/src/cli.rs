@@ -33,6 +33,10 @@ pub(crate) struct Args {
     /// Print the effective configuration (secrets masked) and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Print the first page of KIND as JSON, fetched with the configured credentials, and exit
+    /// (read-only; Port is not called and needs no credentials).
+    #[arg(long, value_name = "KIND", conflicts_with_all = ["once", "print_config"])]
+    pub sample: Option<String>,
 }
 
 impl Args {
@@ -127,6 +131,9 @@ mod tests {
         let defaults = Args::try_parse_from(["ocean-fake", "--print-config"]).unwrap();
         assert!(!defaults.once && defaults.print_config);
         assert_eq!(defaults.path, PathBuf::from("."));
+        let sample = Args::try_parse_from(["x", "--sample", "service", "/srv/fake"]).unwrap();
+        assert_eq!(sample.sample.as_deref(), Some("service"));
+        assert!(Args::try_parse_from(["x", "--sample", "a", "--once"]).is_err());
         assert!(Args::try_parse_from(["x", "-i", "maybe"]).is_err());
         assert!(Args::try_parse_from(["x", "-l", "loud"]).is_err());
     }

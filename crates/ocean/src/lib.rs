@@ -42,7 +42,8 @@
 //! ```
 //!
 //! The binary then takes Python Ocean's `ocean sail` flags (`--once`, `-l/--log-level`,
-//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config`, and
+//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config` and
+//! `--sample KIND` (print the first page of a kind as JSON, read-only, without Port), and
 //! reads `config.yaml`, `.env` and `OCEAN__…` variables from the working directory and
 //! `.port/spec.*` and `.port/resources` from `PATH`. Except for `--once`, it serves HTTP on
 //! `APPLICATION__HOST:APPLICATION__PORT` (default `0.0.0.0:8000`): health, `/metrics`, the
@@ -89,6 +90,7 @@ mod cli;
 mod logging;
 pub mod prelude;
 mod progress;
+mod sample;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -198,6 +200,33 @@ where
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    if let Some(kind) = args.sample.as_deref() {
+        let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
+        let resources_path = prepared.settings.resources_path.clone();
+        let code = runtime.block_on(async {
+            match build(config).await {
+                Ok(integration) => {
+                    sample::print_first_page(
+                        &integration,
+                        kind,
+                        &args.path,
+                        &resources_path,
+                        &masker,
+                    )
+                    .await
+                }
+                Err(error) => {
+                    eprintln!(
+                        "error: the integration could not be built: {}",
+                        masker.mask(&error.to_string())
+                    );
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            }
+        });
+        runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+        return code;
+    }
     let once =
         prepared.settings.event_listener.listener_type() == ocean_config::EventListenerType::Once;
     let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
@@ -280,6 +309,14 @@ fn prepare(manifest: Manifest, args: &cli::Args) -> Result<Prepared, String> {
         .spec(spec);
     if args.once {
         loader = loader.once();
+    }
+    if args.sample.is_some() {
+        // Fetching a sample starts no listener and never calls Port: placeholders stand in for
+        // Port's credentials, which need not be configured.
+        loader = loader.probe().set(
+            "port",
+            serde_json::json!({"client_id": "unused-by-sample", "client_secret": "unused-by-sample"}),
+        );
     }
     if let Some(initialize) = args.initialize_port_resources {
         loader = loader.set("initialize_port_resources", initialize);

@@ -21,7 +21,9 @@
 //!
 //! As a program: `port-emulator --port 5555 [--client-id ID --client-secret SECRET] [--db PATH]
 //! [--fail-rate F] [--rate-limit N] [--latency-ms N]`. `GET /_emulator/` lists the inspection
-//! and control routes.
+//! and control routes; `/` (also `/_emulator/ui`) is the catalog view, a read-only page for
+//! people: blueprints with their entity counts, entities (search, paging), an entity with its
+//! relations both ways, integrations with their resync states over time, and recent requests.
 //!
 //! # What it implements
 //!

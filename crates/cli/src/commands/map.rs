@@ -221,6 +221,11 @@ fn pretty(o: &KindOutcome, kind: &str) -> String {
                 .iter()
                 .find(|p| p.field.ends_with(&format!("mappings.{path}")))
                 .map(|p| format!("  -- does not compile: {}", p.message))
+                .or_else(|| {
+                    o.field_errors
+                        .get(path)
+                        .map(|message| format!("  -- failed: {message}"))
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 s,

@@ -2,6 +2,7 @@
 
 pub mod map;
 pub mod new;
+pub mod playground;
 
 use clap::{ArgMatches, Command};
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ pub fn cli() -> Command {
         .arg_required_else_help(true)
         .subcommand(map::cli())
         .subcommand(new::cli())
+        .subcommand(playground::cli())
 }
 
 /// Runs the subcommand `name`.
@@ -22,6 +24,7 @@ pub fn exec(name: &str, args: &ArgMatches) -> anyhow::Result<ExitCode> {
     match name {
         "map" => map::exec(args),
         "new" => new::exec(args),
+        "playground" => playground::exec(args),
         other => anyhow::bail!("unknown command {other}"),
     }
 }

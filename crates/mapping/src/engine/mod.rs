@@ -123,6 +123,9 @@ pub struct BatchOutcome {
     /// Fields that evaluated to null: dotted path → the expression as written (`None` for a
     /// YAML-null field). Merged over the mapped items of the batch.
     pub misconfigured: IndexMap<String, Option<String>>,
+    /// Why a null field was null when its expression failed: dotted path → jq's message for the
+    /// first item it failed on (a field that merely gave `null` or no output has no entry).
+    pub field_errors: IndexMap<String, String>,
     /// Set when Ocean fails the whole batch; `entities` and `failed_selector_entities` are then
     /// empty.
     pub batch_error: Option<BatchError>,
@@ -537,6 +540,7 @@ impl CompiledResource {
                 input: item,
                 env: &env,
                 misconfigured: &mut out.misconfigured,
+                field_errors: &mut out.field_errors,
             };
             let identifier = ev.leaf("identifier", &self.identifier);
             let blueprint = ev.leaf("blueprint", &self.blueprint);
@@ -597,16 +601,27 @@ impl CompiledResource {
     }
 }
 
-/// Evaluates mapping leaves for one item and records null leaves.
+/// Evaluates mapping leaves for one item and records null leaves (and, for those that failed,
+/// jq's message).
 struct Eval<'a> {
     input: &'a Val,
     env: &'a Val,
     misconfigured: &'a mut IndexMap<String, Option<String>>,
+    field_errors: &'a mut IndexMap<String, String>,
 }
 
 impl Eval<'_> {
     fn expr(&mut self, path: &str, e: &Expr) -> Value {
-        let v = read::to_json(&e.first(self.input, self.env).or_null());
+        let v = match e.first(self.input, self.env) {
+            First::Value(v) => read::to_json(&v),
+            First::Empty => Value::Null,
+            First::Error(message) => {
+                if !self.field_errors.contains_key(path) {
+                    self.field_errors.insert(path.to_owned(), message);
+                }
+                Value::Null
+            }
+        };
         if v.is_null() {
             self.misconfigured
                 .insert(path.to_owned(), Some(e.source.clone()));

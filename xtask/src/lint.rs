@@ -17,6 +17,24 @@ use crate::tools;
 use crate::workflows;
 use crate::workspace::Workspace;
 
+/// `cargo xtask unused-deps` (part of `make lint`): `cargo machete` over the workspace, which
+/// fails on a dependency a crate declares but never uses. A crate that needs one it cannot see
+/// (a derive's runtime, a build script's) lists it under
+/// `[package.metadata.cargo-machete] ignored`, with the reason beside it.
+pub fn unused_deps(ws: &Workspace) -> Result<()> {
+    let machete = tools::cargo_machete(ws)?;
+    let status = Command::new(&machete)
+        .current_dir(ws.root())
+        .arg("--with-metadata")
+        .status()
+        .context("running cargo machete")?;
+    if !status.success() {
+        bail!("cargo machete found dependencies that are declared but unused (see above)");
+    }
+    println!("cargo machete: every declared dependency is used");
+    Ok(())
+}
+
 /// Runs the release linters.
 pub fn release_lint(ws: &Workspace) -> Result<()> {
     let mut failed = Vec::new();

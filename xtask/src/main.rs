@@ -134,6 +134,8 @@ enum Task {
     },
     /// actionlint, the workflows' Makefile calls, hadolint and cargo deny (end of `make lint`).
     ReleaseLint,
+    /// Fail on dependencies that a crate declares but does not use (cargo-machete).
+    UnusedDeps,
     /// Check that every integration folder has the files an integration needs.
     CheckIntegrations,
     /// (internal) Run a command and write its wall time, CPU time and peak RSS to a report.
@@ -290,6 +292,7 @@ fn run(task: Task) -> Result<()> {
             release::release_images(&ws, &tag, &repository)?;
         }
         Task::ReleaseLint => lint::release_lint(&ws)?,
+        Task::UnusedDeps => lint::unused_deps(&ws)?,
         Task::CheckIntegrations => {
             let problems = layout::check_all(&ws)?;
             if !problems.is_empty() {

@@ -32,6 +32,8 @@ pub const ACTIONLINT_FALLBACK_VERSION: &str = "1.17.0";
 pub const HADOLINT_VERSION: &str = "2.15.1";
 /// `cargo-deny` from crates.io: licenses, bans and sources of the dependency graph.
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
+/// The cargo-machete release `make lint` installs (dependencies declared but unused).
+pub const CARGO_MACHETE_VERSION: &str = "0.9.1";
 /// `cargo-cyclonedx` from crates.io: the SBOM of a release.
 pub const CARGO_CYCLONEDX_VERSION: &str = "0.5.9";
 
@@ -188,6 +190,11 @@ pub fn hadolint(ws: &Workspace) -> Result<PathBuf> {
 /// (a few minutes, once).
 pub fn cargo_deny(ws: &Workspace) -> Result<PathBuf> {
     cargo_install(ws, "cargo-deny", CARGO_DENY_VERSION, "cargo-deny")
+}
+
+/// The `cargo-machete` executable, installed from crates.io into `target/tools/` when missing.
+pub fn cargo_machete(ws: &Workspace) -> Result<PathBuf> {
+    cargo_install(ws, "cargo-machete", CARGO_MACHETE_VERSION, "cargo-machete")
 }
 
 /// The `cargo-cyclonedx` executable, installed from crates.io into `target/tools/` when missing.

@@ -175,10 +175,9 @@ impl IntegrationConfig {
         };
         result.map_err(|e| {
             let path = e.path().to_string();
-            let mut message = e.inner().to_string();
-            for secret in self.sensitive_texts() {
-                message = message.replace(&secret, ocean_model::Secret::REDACTED);
-            }
+            let message = ocean_model::Masker::new(self.sensitive_texts())
+                .mask(&e.inner().to_string())
+                .into_owned();
             ConfigError::IntegrationConfig {
                 type_name: std::any::type_name::<T>(),
                 key: if path == "." { None } else { Some(path) },

@@ -279,12 +279,10 @@ fn is_secret_param(name: &str) -> bool {
 /// masked; `(empty body)` when there is nothing.
 pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        if one_line.contains(*secret) {
-            one_line = one_line.replace(*secret, "[REDACTED]");
-        }
-    }
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = ocean_model::Masker::new(secrets)
+        .mask(&one_line)
+        .into_owned();
     let mut out: String = one_line.chars().take(BODY_EXCERPT_CHARS).collect();
     if one_line.chars().count() > BODY_EXCERPT_CHARS {
         out.push('…');

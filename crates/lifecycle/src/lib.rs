@@ -35,7 +35,6 @@ mod http;
 mod integration;
 mod listener;
 mod live;
-mod mask;
 mod metrics;
 mod pipeline;
 mod progress;
@@ -46,7 +45,6 @@ mod startup;
 mod webhook;
 
 pub use coordinator::{Coordinator, ResyncHandle, Trigger};
-pub use http::auth::port_signature;
 pub use integration::{
     BoxError, FetchContext, FetchError, Integration, Page, PageStream, StartContext,
 };
@@ -54,10 +52,14 @@ pub use integration::{
 pub use listener::kafka::{Assignment, Kafka};
 pub use listener::{EventListener, ListenerContext, ListenerExit};
 pub use live::{Ingress, LiveConfig, LiveEvents};
-pub use mask::Masker;
 pub use metrics::Metrics;
+pub use ocean_model::Masker;
 pub use pipeline::{EngineConfig, ResyncCancel};
 pub use progress::{KindProgress, KindProgressSnapshot, ResyncProgress};
+/// The Kafka client the KAFKA listener is built on (feature `kafka`), for tests that produce
+/// messages to a broker.
+#[cfg(feature = "kafka")]
+pub use rdkafka;
 pub use report::{
     AbortReason, Deletion, DeletionReport, FailureGroup, FailureReason, FailureTally, KindCounts,
     KindReport, MappingError, ReconcileError, Refusal, ResyncOutcome, ResyncReport,

@@ -445,8 +445,6 @@ pub fn wants_openmetrics(accept: Option<&str>) -> bool {
     accept.is_some_and(|a| a.contains("application/openmetrics-text"))
 }
 
-/// Shared handle type.
-
 #[cfg(test)]
 mod tests {
     use super::*;

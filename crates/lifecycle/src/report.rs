@@ -466,7 +466,7 @@ impl FailureTally {
     /// The groups, most common first.
     pub fn groups(&self) -> Vec<FailureGroup> {
         let mut groups = self.groups.clone();
-        groups.sort_by(|a, b| b.count.cmp(&a.count));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         groups
     }
 }

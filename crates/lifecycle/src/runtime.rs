@@ -37,12 +37,12 @@ use crate::listener::{
     EventListener, ListenerContext, ListenerExit, UnsupportedListener, listener_for,
 };
 use crate::live::{LiveConfig, LiveEvents};
-use crate::mask::Masker;
 use crate::metrics::Metrics;
 use crate::pipeline::EngineConfig;
 use crate::report::ResyncReport;
 use crate::services::Services;
 use crate::startup::{self, StartupError, StartupOutcome};
+use ocean_model::Masker;
 
 /// How long shutdown waits for a running resync to stop (it then reports `aborted`).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);

@@ -11,9 +11,9 @@ use ocean_port_client::PortClient;
 
 use crate::fence::LiveWrites;
 use crate::integration::Integration;
-use crate::mask::Masker;
 use crate::metrics::Metrics;
 use crate::pipeline::EngineConfig;
+use ocean_model::Masker;
 
 /// What resyncs and live events of one runtime share.
 pub(crate) struct Services {

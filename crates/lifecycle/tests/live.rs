@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::*;
 use ocean_config::{IntegrationInfo, Loader, Settings};
 use ocean_http::signature::Signature;
-use ocean_lifecycle::port_signature;
 use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, Integration, LiveConfig, Ocean, PageStream, RunOutcome,
     WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults, WebhookRoute,
 };
+use ocean_port_client::signature::sign as port_signature;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 

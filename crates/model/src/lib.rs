@@ -10,7 +10,10 @@
 //! These are plain data types. The mapping engine builds them, the Port client puts them on the
 //! wire, the lifecycle keeps their keys for reconciliation. Nothing here does I/O or evaluates JQ.
 
+mod mask;
 pub mod python;
+
+pub use mask::{MIN_SECRET_LEN, Masker};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};

@@ -133,14 +133,11 @@ impl PortError {
 /// Cuts a body to an excerpt and replaces every credential in it with `[REDACTED]`.
 pub(crate) fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let text = String::from_utf8_lossy(body);
+    // Masked before it is cut, so a secret across the cut leaves no prefix behind.
+    let text = ocean_model::Masker::new(secrets).mask(&text).into_owned();
     let mut out: String = text.chars().take(BODY_EXCERPT_CHARS).collect();
     if text.chars().nth(BODY_EXCERPT_CHARS).is_some() {
         out.push('…');
-    }
-    for secret in secrets {
-        if !secret.is_empty() && out.contains(secret) {
-            out = out.replace(secret, ocean_model::Secret::REDACTED);
-        }
     }
     out
 }
@@ -163,6 +160,10 @@ mod tests {
             redacted,
             r#"{"error":"bad credentials for client [REDACTED]"}"#
         );
+        // A secret across the cut is masked whole, not left as a prefix.
+        let body = format!("{}s3cr3t-value", "x".repeat(BODY_EXCERPT_CHARS - 3));
+        let cut = excerpt(body.as_bytes(), &["s3cr3t-value"]);
+        assert!(!cut.contains("s3c"), "{cut}");
     }
 
     #[test]

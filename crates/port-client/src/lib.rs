@@ -35,6 +35,7 @@ mod organization;
 pub mod pyfmt;
 mod relations;
 pub mod retry;
+pub mod signature;
 mod transport;
 mod types;
 

@@ -5,7 +5,8 @@
 //! the 10 stale ones.
 //!
 //! Python Ocean is installed into a venv under the workspace `target/` (reused when present).
-//! The test is skipped, with a printed reason, only when no Python ≥ 3.11 exists on the machine.
+//! The test runs only when asked for (`--features python-ocean-tests`, as `make test` does), so a
+//! machine without Python ≥ 3.11 fails it rather than skipping it.
 //! `sail` listens on 0.0.0.0:8000 with no host setting in 0.56.2, so a few lines of Python wrap
 //! `uvicorn.run` to force 127.0.0.1 and a free port before calling Ocean's CLI entry point.
 
@@ -191,10 +192,7 @@ fn identifiers(entities: &[StoredEntity]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_ocean_sail_resyncs_into_the_emulator() {
-    let Some(python) = find_python() else {
-        println!("SKIPPED: no Python >= 3.11 on PATH, so Python Ocean cannot run");
-        return;
-    };
+    let python = find_python().expect("Python >= 3.11 on PATH, to run Python Ocean");
     let venv = tokio::task::spawn_blocking(move || ocean_venv(&python))
         .await
         .unwrap();

@@ -1,6 +1,11 @@
-//! Masking of sensitive setting values (Port credentials, the integration's `sensitive`
-//! settings) wherever Ocean writes text it did not compose itself: log lines and the raw kind
-//! examples sent to Port.
+//! Masking of sensitive values (Port credentials, the integration's `sensitive` settings, API
+//! tokens) wherever Ocean writes text it did not compose itself: log lines, the raw kind
+//! examples sent to Port, excerpts of response bodies in errors, configuration errors. The one
+//! implementation of it in the workspace.
+//!
+//! One pass over the text finds every value at once (Aho-Corasick, leftmost-longest, so a secret
+//! containing another is masked whole), and the replacement is never searched again: a secret
+//! such as `RED` is not found inside `[REDACTED]`.
 //!
 //! Every occurrence of a sensitive value is replaced with `[REDACTED]`, in full (Python Ocean's
 //! stdout sink keeps the first six characters; Ocean shows none). Values shorter than
@@ -11,8 +16,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use ocean_model::Secret;
+use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
+
+use crate::Secret;
 
 /// Sensitive values shorter than this are not masked.
 pub const MIN_SECRET_LEN: usize = 3;
@@ -20,18 +27,19 @@ pub const MIN_SECRET_LEN: usize = 3;
 /// Replaces sensitive values in text. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Masker {
-    secrets: Arc<[String]>,
+    /// `None` with a non-zero count: the values could not be compiled, so all text is masked.
+    matcher: Option<Arc<AhoCorasick>>,
+    count: usize,
 }
 
 impl std::fmt::Debug for Masker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Masker({} values)", self.secrets.len())
+        write!(f, "Masker({} values)", self.count)
     }
 }
 
 impl Masker {
-    /// A masker for these values (trimmed; empty and very short ones are dropped; the longest
-    /// are replaced first so a secret containing another is masked whole).
+    /// A masker for these values (trimmed; empty and very short ones are dropped).
     pub fn new<I, S>(values: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -42,27 +50,39 @@ impl Masker {
             .map(|v| v.as_ref().trim().to_owned())
             .filter(|v| v.chars().count() >= MIN_SECRET_LEN)
             .collect();
-        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.sort();
         secrets.dedup();
+        if secrets.is_empty() {
+            return Masker::default();
+        }
+        // Building can only fail past the automaton's size limits, far beyond a list of
+        // credentials; masking nothing would leak, so such a list masks every text whole.
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&secrets)
+            .ok()
+            .map(Arc::new);
         Masker {
-            secrets: secrets.into(),
+            count: secrets.len(),
+            matcher,
         }
     }
 
     /// Whether there is nothing to mask.
     pub fn is_empty(&self) -> bool {
-        self.secrets.is_empty()
+        self.count == 0
     }
 
     /// The text with every sensitive value replaced by `[REDACTED]`.
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
-        for secret in self.secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), Secret::REDACTED));
+        match &self.matcher {
+            Some(matcher) if matcher.is_match(text) => {
+                Cow::Owned(matcher.replace_all(text, &vec![Secret::REDACTED; self.count]))
             }
+            Some(_) => Cow::Borrowed(text),
+            None if self.count == 0 || text.is_empty() => Cow::Borrowed(text),
+            None => Cow::Borrowed(Secret::REDACTED),
         }
-        out
     }
 
     /// A JSON value with every string (keys untouched) masked.
@@ -94,6 +114,12 @@ mod tests {
         );
         assert!(matches!(m.mask("nothing here"), Cow::Borrowed(_)));
         assert!(Masker::new([""]).is_empty());
+    }
+
+    #[test]
+    fn the_replacement_is_not_masked_again() {
+        let m = Masker::new(["RED", "ACT"]);
+        assert_eq!(m.mask("RED and ACT"), "[REDACTED] and [REDACTED]");
     }
 
     #[test]

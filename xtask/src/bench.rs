@@ -1,7 +1,7 @@
 //! `cargo xtask bench` (`make bench`): the end-to-end benchmark, then the crates' own benches.
 //!
 //! End to end: the fake integration's `item` kind — the benchmark workload's records, mapping and
-//! blueprints (`shared/bench`) — synced once into a fresh emulator (a separate process, release
+//! blueprints (`integrations/fake/tests/bench-workload`) — synced once into a fresh emulator (a separate process, release
 //! build) for each record count. Reported per run: wall time of the integration process from
 //! spawn to exit (startup and reconciliation included), entities per second, CPU time, and the
 //! integration's peak RSS (from the kernel's accounting at exit, see [`crate::measure`]), next to
@@ -12,8 +12,8 @@
 //! beside the fault-free figure. Every entity must still arrive.
 //!
 //! The resources come from the integration's own `.port/resources` (the `item` resource and the
-//! `benchItem`/`benchGroup` blueprints, which a test keeps identical to `shared/bench`), so the
-//! benchmark runs from a checkout without the shared folder.
+//! `benchItem`/`benchGroup` blueprints, which a test keeps identical to the workload kept beside the fake's tests), so the
+//! benchmark reads nothing outside the integration.
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -25,7 +25,7 @@ use crate::measure::Measurement;
 use crate::run::{self, RunSpec};
 use crate::workspace::Workspace;
 
-/// Python Ocean 0.56.2 on the same work (`shared/bench/README.md`).
+/// Python Ocean 0.56.2 on the same work (measured on the same machine when the workload was set; `integrations/fake/tests/bench-workload`).
 pub const PYTHON_RECORDS: u64 = 50_000;
 /// Its wall time, seconds.
 pub const PYTHON_WALL_SECONDS: f64 = 253.0;

@@ -1,6 +1,6 @@
 //! One resync at a time. Every trigger — the ONCE and POLLING listeners now, the scheduled
 //! resync, webhooks and Kafka later — asks the [`Coordinator`], which reports the resync state to
-//! Port around each run (lifecycle.md §4.4): `running` before, then `completed`, `failed` or
+//! Port around each run (docs/lifecycle.md §4.4): `running` before, then `completed`, `failed` or
 //! `aborted`.
 //!
 //! A new request supersedes a running resync: the running one is cancelled, and the coordinator

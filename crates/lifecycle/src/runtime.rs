@@ -1,6 +1,6 @@
 //! The assembled runtime of one integration: settings, Port client, engine, coordinator,
 //! listener, HTTP server, live events and scheduled resyncs, with the startup sequence and
-//! graceful shutdown (lifecycle.md §2, §6, §9).
+//! graceful shutdown (docs/lifecycle.md §2, §6, §9).
 //!
 //! [`Ocean::run`]: bind and serve HTTP (health answers at once, readiness is 503) → startup in
 //! Port → `on_start` → live-event workers, scheduled resyncs → ready → the listener until it
@@ -489,7 +489,7 @@ impl Ocean {
         })
     }
 
-    /// Shutdown (lifecycle.md §9), every step bounded: not ready, webhooks refused, the HTTP
+    /// Shutdown (docs/lifecycle.md §9), every step bounded: not ready, webhooks refused, the HTTP
     /// server stops accepting; live-event queues drain while a running resync is aborted.
     async fn stop_all(&self, server: Option<RunningServer>) {
         self.ready.set(false);

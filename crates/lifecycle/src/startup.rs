@@ -1,4 +1,4 @@
-//! Startup in Port (lifecycle.md §2 steps 5–7 and §3): the runtime compatibility check, then
+//! Startup in Port (docs/lifecycle.md §2 steps 5–7 and §3): the runtime compatibility check, then
 //! creating or updating the integration record and, until it is done, provisioning the defaults
 //! of `.port/resources` (mapping, blueprints in three stages, actions, scorecards, pages).
 //!
@@ -143,7 +143,7 @@ pub fn runtime_compatible(runtime: Runtime, installed: &str) -> bool {
     }
 }
 
-/// The origin of the default resources when Port has none on record (lifecycle.md §3 step 4).
+/// The origin of the default resources when Port has none on record (docs/lifecycle.md §3 step 4).
 pub fn decide_origin(
     configured: Option<CreatePortResourcesOrigin>,
     provisionable: bool,

@@ -79,8 +79,9 @@
 //! the integration contract re-exported from the lifecycle ([`Integration`], [`FetchContext`],
 //! [`FetchError`], [`Page`], [`PageStream`], [`BoxError`], [`StartContext`], the webhook types,
 //! [`Ocean`], [`OceanBuilder`], [`EngineConfig`], [`ResyncReport`], [`RunOutcome`]); [`Secret`];
-//! the modules [`prelude`], [`http`], [`config`], [`lifecycle`] and (feature `testing`)
-//! `testing`.
+//! the modules [`prelude`] (what a `main.rs` needs), [`http`] (the third-party HTTP toolkit),
+//! [`config`] (settings and their loader), [`lifecycle`] (report, outcome and handle types, listed
+//! there) and (feature `testing`) `testing`; [`python`] (Python-compatible formatting of values).
 //!
 //! Invariant: integrations never talk to Port; this crate owns the process (runtime, signals,
 //! global logging), the lifecycle crate owns everything that happens in it.
@@ -104,7 +105,20 @@ use tokio_util::sync::CancellationToken;
 
 pub use ocean_config as config;
 pub use ocean_http as http;
-pub use ocean_lifecycle as lifecycle;
+/// The lifecycle's types an integration's tests, or a program embedding [`Ocean`], work with:
+/// what a resync reports ([`ResyncReport`] and its parts), how a run ends, the handles
+/// [`Ocean`]'s methods return (the coordinator of resyncs, their progress, live events, metrics,
+/// the log masker) and what [`OceanBuilder`] takes. The resync engine's stages, the event
+/// listeners' internals and the Kafka client stay private to the lifecycle crate.
+pub mod lifecycle {
+    pub use ocean_lifecycle::{
+        AbortReason, Coordinator, Deletion, DeletionReport, FailureGroup, FailureReason,
+        FailureTally, Ingress, KindCounts, KindProgressSnapshot, KindReport, LiveConfig,
+        LiveEvents, MappingError, Masker, Metrics, ReconcileError, Refusal, ResyncHandle,
+        ResyncOutcome, ResyncProgress, RuntimeError, SharedPortError, StartupError, StartupOutcome,
+        Trigger,
+    };
+}
 pub use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, FetchError, Integration, Ocean, OceanBuilder, Page,
     PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,

@@ -1,4 +1,4 @@
-//! Access tokens (`port-api.md` §3): client id and secret are exchanged for a token at
+//! Access tokens (`docs/port-api.md` §3): client id and secret are exchanged for a token at
 //! `POST /auth/access_token`; the token is cached and shared by every request, renewed shortly
 //! before the expiry Port announced, and refreshed when Port answers 401 to a retry-eligible call.
 //!
@@ -154,7 +154,7 @@ impl Inner {
     }
 }
 
-/// Whether a client id looks like a person's e-mail address (`port-api.md` §3.1).
+/// Whether a client id looks like a person's e-mail address (`docs/port-api.md` §3.1).
 pub(crate) fn looks_like_email(client_id: &str) -> bool {
     let Some((local, domain)) = client_id.split_once('@') else {
         return false;

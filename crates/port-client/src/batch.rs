@@ -1,4 +1,4 @@
-//! How many entities go in one bulk upsert request (`port-api.md` §4.3.2): the first ten
+//! How many entities go in one bulk upsert request (`docs/port-api.md` §4.3.2): the first ten
 //! entities are measured as Python's `json.dumps` would write them, the average is inflated by
 //! half, and the chunk holds as many as fit the byte budget — never more than the count limit,
 //! never fewer than one. Same numbers as Python Ocean, so the two produce the same requests for

@@ -15,7 +15,7 @@ use url::Url;
 use crate::error::PortError;
 use crate::retry::{RetryPolicy, port_retry_policy};
 
-/// Port's public API host, used when no base URL is configured (`port-api.md` §1.1).
+/// Port's public API host, used when no base URL is configured (`docs/port-api.md` §1.1).
 pub const DEFAULT_BASE_URL: &str = "https://api.getport.io";
 
 /// The Ocean core version sent as `oceanCoreVersion` when reading the integration.
@@ -24,13 +24,13 @@ pub const DEFAULT_BASE_URL: &str = "https://api.getport.io";
 /// behaviour on this value, and an unknown "0.1.0" would look like an ancient framework.
 pub const DEFAULT_OCEAN_CORE_VERSION: &str = "0.56.2";
 
-/// Port's hard limit of entities in one bulk upsert request (`port-api.md` §4.3.2).
+/// Port's hard limit of entities in one bulk upsert request (`docs/port-api.md` §4.3.2).
 pub const DEFAULT_BULK_MAX_ENTITIES: usize = 20;
 
-/// Port's limit on a bulk upsert body, in bytes (`port-api.md` §4.3.2).
+/// Port's limit on a bulk upsert body, in bytes (`docs/port-api.md` §4.3.2).
 pub const DEFAULT_BULK_MAX_BYTES: usize = 1_048_576;
 
-/// The largest number of identifiers Ocean sends in one bulk delete (`port-api.md` §4.3.4).
+/// The largest number of identifiers Ocean sends in one bulk delete (`docs/port-api.md` §4.3.4).
 pub const MAX_DELETE_BATCH: usize = 100;
 
 /// The "feature" suffix of the User-Agent: who inside the integration is writing.
@@ -64,7 +64,7 @@ impl fmt::Display for UserAgentFeature {
 /// Which integration is talking to Port: its type, its own version and its identifier.
 ///
 /// These three form the User-Agent `port-ocean/{type}/{version}/{identifier}[/{feature}]`
-/// (`port-api.md` §1.2), which Port stores as the datasource of every entity the integration
+/// (`docs/port-api.md` §1.2), which Port stores as the datasource of every entity the integration
 /// writes. The order (version before identifier) is the one Python Ocean 0.56.2 sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntegrationIdentity {
@@ -134,7 +134,7 @@ pub struct PortClientConfig {
     pub timeout: Duration,
     /// Connection-establishment timeout (60 s).
     pub connect_timeout: Duration,
-    /// When and how failed requests are retried (`port-api.md` §2; [`port_retry_policy`]).
+    /// When and how failed requests are retried (`docs/port-api.md` §2; [`port_retry_policy`]).
     pub retry: RetryPolicy,
     /// Requests in flight at once, across the whole client (100, like Python's pool size).
     pub max_connections: usize,
@@ -160,7 +160,7 @@ pub struct PortClientConfig {
     /// Verify Port's TLS certificate (`ssl.port.verify`, default true).
     pub verify_tls: bool,
     /// The first wait when Port answers 400 `integration_is_in_progress` to a patch carrying a
-    /// `spec` (2 s, then ×1.5, 8 attempts in all; `port-api.md` §2.4).
+    /// `spec` (2 s, then ×1.5, 8 attempts in all; `docs/port-api.md` §2.4).
     pub spec_patch_delay: Duration,
 }
 

@@ -1,4 +1,4 @@
-//! Entities (`port-api.md` §4.3, calls E1–E6): bulk upsert with Python Ocean's chunking and
+//! Entities (`docs/port-api.md` §4.3, calls E1–E6): bulk upsert with Python Ocean's chunking and
 //! per-entity results, the single upsert it falls back to on 413, bulk and single delete,
 //! listing the integration's own entities for stale detection, and searching them.
 //!
@@ -61,7 +61,7 @@ impl EventType {
     }
 }
 
-/// The event a write happens in (`port-api.md` §1.3).
+/// The event a write happens in (`docs/port-api.md` §1.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventInfo {
     /// The event type.

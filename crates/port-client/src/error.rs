@@ -65,7 +65,7 @@ pub enum PortError {
     #[error("could not get an access token from Port (check the client id and secret): {0}")]
     Auth(#[source] Box<PortError>),
 
-    /// Port did not provision the integration's default configuration in time (`port-api.md`
+    /// Port did not provision the integration's default configuration in time (`docs/port-api.md`
     /// §4.2.2).
     #[error(
         "Port did not provision the integration's default configuration after {attempts} checks"

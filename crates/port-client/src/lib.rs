@@ -1,5 +1,5 @@
 //! A typed async client for Port's REST API — the only crate in Ocean that knows Port's wire
-//! JSON (`port-api.md` is its contract).
+//! JSON (`docs/port-api.md` is its contract).
 //!
 //! It owns: authentication (client id and secret → cached access token, renewed before expiry
 //! and refreshed single-flight on 401), the retry policy of Python Ocean (statuses, eligible

@@ -2,7 +2,7 @@
 //!
 //! * the byte length of `json.dumps(value)` with Python's defaults (`", "` and `": "`
 //!   separators, `ensure_ascii=True`, `repr` floats) — the bulk-upsert chunk size is computed
-//!   from it (`port-api.md` §4.3.2), and matching it keeps Ocean's batches identical;
+//!   from it (`docs/port-api.md` §4.3.2), and matching it keeps Ocean's batches identical;
 //! * `datetime.isoformat()` of an aware UTC time (`2026-01-01T10:00:00.123456+00:00`, fraction
 //!   omitted when zero) — the form Port receives in resync-state and datasource queries.
 //!

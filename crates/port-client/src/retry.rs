@@ -1,4 +1,4 @@
-//! Port's retry policy (`port-api.md` §2): Python Ocean's values — which statuses are retried,
+//! Port's retry policy (`docs/port-api.md` §2): Python Ocean's values — which statuses are retried,
 //! how long to wait before retry k (exponential from 0.3 s with ±10 % jitter, or what
 //! `Retry-After` / `x-ratelimit-reset` say), the pod's sync-tier factor and the 300 s cap — on
 //! the workspace's one policy type, [`ocean_http::RetryPolicy`], which also owns the backoff
@@ -20,7 +20,7 @@ pub const DEFAULT_RETRY_STATUSES: [u16; 6] = [401, 408, 429, 502, 503, 504];
 pub const RETRY_AFTER_HEADERS: [&str; 2] = ["retry-after", "x-ratelimit-reset"];
 
 /// What kind of pod this is, which stretches every retry wait by a fixed factor so that resync
-/// pods back off more than live-event pods (`port-api.md` §2.3 step 3).
+/// pods back off more than live-event pods (`docs/port-api.md` §2.3 step 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncTier {
     /// `integration.incremental_sync_enabled`: ×1.10.
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn tier_factor_matches_observed_sleeps() {
-        // port-api.md §3.1: a resync pod slept 0.825, 1.65, 2.7, 5.4, 13.2 … (retries 2–6).
+        // docs/port-api.md §3.1: a resync pod slept 0.825, 1.65, 2.7, 5.4, 13.2 … (retries 2–6).
         let p = port_retry_policy_for(SyncTier::Resync);
         let checks = [(2, true, 0.825), (3, true, 1.65), (4, false, 2.7)];
         for (k, up, expected) in checks {

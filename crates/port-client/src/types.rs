@@ -1,5 +1,5 @@
-//! Port's response objects, typed for the fields Ocean reads (`observed-calls.md`, "Response
-//! fields Ocean actually reads"); a blueprint keeps the raw JSON it was read from.
+//! Port's response objects, typed for the fields Ocean reads (`docs/port-api.md` §4);
+//! a blueprint keeps the raw JSON it was read from.
 //!
 //! Fields are optional wherever Port may omit them: a freshly created integration has no
 //! `processingMode`, a blueprint may have no relations. Wrong *types* are decode errors.

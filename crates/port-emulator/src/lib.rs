@@ -27,7 +27,7 @@
 //!
 //! # What it implements
 //!
-//! Every call Python Ocean 0.56.2 makes during `ocean sail` (see `observed-calls.md`): the access
+//! Every call Python Ocean 0.56.2 makes during `ocean sail` (`docs/port-api.md` §4): the access
 //! token, the integration object (read, create, patch, config patch, delete, provision-enabled,
 //! resync request, resync state, kind examples, cursors) with ingest URLs for logs and metrics
 //! that point back here, blueprints (create, read, patch, replace, delete, delete with all

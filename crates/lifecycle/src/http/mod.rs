@@ -1,4 +1,4 @@
-//! The integration's HTTP server (lifecycle.md §8.1): health, metrics, the integration's webhook
+//! The integration's HTTP server (docs/lifecycle.md §8.1): health, metrics, the integration's webhook
 //! routes and the WEBHOOK listener's `POST /resync`.
 //!
 //! | route | answer |

@@ -1,4 +1,4 @@
-//! Event listeners: what decides *when* a resync runs (lifecycle.md §5). Each listener runs
+//! Event listeners: what decides *when* a resync runs (docs/lifecycle.md §5). Each listener runs
 //! until it is done (ONCE) or the process shuts down, and starts resyncs only through the
 //! [`Coordinator`], which keeps them one at a time.
 //!

@@ -1,4 +1,4 @@
-//! `POLLING` (lifecycle.md §5.1): check Port for resync requests every `interval` seconds and
+//! `POLLING` (docs/lifecycle.md §5.1): check Port for resync requests every `interval` seconds and
 //! resync when a new one appears; optionally resync once when a fresh process starts.
 //!
 //! A check runs at start and then `interval` after each check completes; the resync itself runs

@@ -1,4 +1,4 @@
-//! Live events (lifecycle.md §7): webhooks the third party pushes, turned into entity upserts and
+//! Live events (docs/lifecycle.md §7): webhooks the third party pushes, turned into entity upserts and
 //! deletions through the same mapping as a resync.
 //!
 //! ```text
@@ -451,7 +451,7 @@ impl LiveEvents {
         }
     }
 
-    /// Processes one queued event (lifecycle.md §7.3).
+    /// Processes one queued event (docs/lifecycle.md §7.3).
     async fn process(&self, state: &PathState, queued: Queued) -> WebhookOutcome {
         let event = queued.event;
         let path = state.path.as_str();

@@ -1,4 +1,4 @@
-//! One mapping resource through the stages: fetch → map → diff and upsert (lifecycle.md §4.1).
+//! One mapping resource through the stages: fetch → map → diff and upsert (docs/lifecycle.md §4.1).
 //!
 //! ```text
 //!  fetcher pages ──take_until(cancel)──▶ examples (first 5 items, masked) ──▶ chunks of ≤ N items

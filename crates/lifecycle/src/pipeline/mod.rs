@@ -1,4 +1,4 @@
-//! The full resync (lifecycle.md §4), as a pipeline whose modules read in the order the data
+//! The full resync (docs/lifecycle.md §4), as a pipeline whose modules read in the order the data
 //! flows:
 //!
 //! 1. [`mapping`] — the `port-app-config` as Port holds it now;

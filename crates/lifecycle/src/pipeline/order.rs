@@ -1,5 +1,5 @@
 //! Dependency order of entities: relation targets before the entities that reference them
-//! (lifecycle.md §4.3 step 1), for the one-by-one retry of failed upserts.
+//! (docs/lifecycle.md §4.3 step 1), for the one-by-one retry of failed upserts.
 //!
 //! A dependency is a relation value equal to another entity's identifier, matched on the
 //! identifier alone (any blueprint, as Python Ocean does), plus the values of exact

@@ -1,4 +1,4 @@
-//! Reconciliation (lifecycle.md §4.3): after a resync in which every kind succeeded, delete the
+//! Reconciliation (docs/lifecycle.md §4.3): after a resync in which every kind succeeded, delete the
 //! entities this integration owns in Port that the resync did not produce.
 //!
 //! Safety rules, in order:

@@ -41,7 +41,7 @@ impl SeenKeys {
 
 /// The targets of the relations of kept entities, by source blueprint and relation name; the
 /// target blueprint is resolved from the source blueprint's relation definition at
-/// reconciliation time (lifecycle.md §4.3 step 7).
+/// reconciliation time (docs/lifecycle.md §4.3 step 7).
 #[derive(Debug, Default)]
 pub struct RelationTargets {
     by_source: HashMap<String, HashMap<String, HashSet<String>>>,

@@ -21,7 +21,7 @@ use std::fmt;
 /// mapping, in order (the position is the resource's index).
 ///
 /// Serialises to the request form: the four options always, each resource with only the keys
-/// its source set (`mapping.md` §2.4).
+/// its source set (`docs/mapping.md` §2.4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortAppConfig {
@@ -88,7 +88,7 @@ pub struct Selector {
 pub struct PortResourceConfig {
     /// The entity mapping.
     pub entity: EntityConfig,
-    /// JQ expression yielding an array: one entity per element (`mapping.md` §5).
+    /// JQ expression yielding an array: one entity per element (`docs/mapping.md` §5).
     #[serde(rename = "itemsToParse", skip_serializing_if = "Option::is_none")]
     pub items_to_parse: Option<String>,
     /// `itemsToParseName` as written (default `item`).

@@ -398,7 +398,7 @@ impl CompiledResource {
         }
     }
 
-    /// Expands parents with `itemsToParse` (`mapping.md` §5): one child per element of the
+    /// Expands parents with `itemsToParse` (`docs/mapping.md` §5): one child per element of the
     /// array the expression yields, `{...parent, <itemsToParseName>: element}`, with the array
     /// deleted from the parent when the top-level transform is on, in batches of at most
     /// `items_to_parse_batch_size` children per parent. Without `itemsToParse` the items come
@@ -493,7 +493,7 @@ impl CompiledResource {
         self.map_items(&items, parse_all)
     }
 
-    /// Maps one batch of raw items (`mapping.md` §4): selector, mapping leaves, entity
+    /// Maps one batch of raw items (`docs/mapping.md` §4): selector, mapping leaves, entity
     /// acceptance. `parse_all` is Ocean's live-event mode: items whose selector is false are
     /// mapped too and returned as `failed_selector_entities`.
     pub fn map_items(&self, items: &[Val], parse_all: bool) -> BatchOutcome {

@@ -1,4 +1,4 @@
-//! `KAFKA` (lifecycle.md §5.3): Port tells integrations to resync through a per-organization
+//! `KAFKA` (docs/lifecycle.md §5.3): Port tells integrations to resync through a per-organization
 //! Kafka topic. The listener joins the integration's consumer group, keeps the messages that ask
 //! *this* integration to resync (`ocean_port_client::changelog`) and starts each resync through the
 //! [`Coordinator`](crate::coordinator::Coordinator), so a newer request supersedes a running

@@ -29,11 +29,15 @@ build:
 # static musl binaries for x86_64 and aarch64 through a resync each (aarch64 under qemu-aarch64,
 # installed with apt-get when missing; it reuses the `port-emulator` that `cargo test` built),
 # and the browser tests in headless Chromium.
+#
+# The slow suites of the workspace join `cargo test --workspace` in one build: Python Ocean
+# against the emulator (a PyPI install) and the scaffold test (two generated integrations built,
+# linted and tested). The KAFKA listener's test builds librdkafka, so it has its own run.
+SLOW_TEST_FEATURES = port-emulator/python-ocean-tests,ocean-cli/scaffold-tests
+
 test: browsers
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --no-fail-fast --features $(SLOW_TEST_FEATURES)
 	$(CARGO) test -p ocean-lifecycle --features kafka --test kafka
-	$(CARGO) test -p port-emulator --features python-ocean-tests --test python_ocean
-	$(CARGO) test -p ocean-cli --features scaffold-tests --test new_cli
 	$(CARGO) xtask static-check fake --arch all --emulator $(TARGET_DIR)/debug/port-emulator
 	$(MAKE) browser-test
 
@@ -67,8 +71,7 @@ conformance:
 # licenses bans sources` (offline, deny.toml). The KAFKA listener is linted with its feature on.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p ocean-lifecycle --features kafka --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features ocean-lifecycle/kafka -- -D warnings
 	$(CARGO) xtask unused-deps
 	$(CARGO) xtask release-lint
 

@@ -187,7 +187,7 @@ pub fn hadolint(ws: &Workspace) -> Result<PathBuf> {
 }
 
 /// The `cargo-deny` executable, installed from crates.io into `target/tools/` when missing
-/// (a few minutes, once).
+/// (a minute or two, once).
 pub fn cargo_deny(ws: &Workspace) -> Result<PathBuf> {
     cargo_install(ws, "cargo-deny", CARGO_DENY_VERSION, "cargo-deny")
 }
@@ -207,8 +207,10 @@ pub fn cargo_cyclonedx(ws: &Workspace) -> Result<PathBuf> {
     )
 }
 
-/// `cargo install --locked` of `krate` at `version` into `target/tools/<krate>-<version>`,
-/// unless its `bin` is there already.
+/// `cargo install --locked --debug` of `krate` at `version` into
+/// `target/tools/<krate>-<version>`, unless its `bin` is there already. A debug build: these
+/// tools run for seconds, and building them optimised would cost `.ci/run` minutes on a clean
+/// clone.
 fn cargo_install(ws: &Workspace, krate: &str, version: &str, bin: &str) -> Result<PathBuf> {
     let root = tools_dir(ws).join(format!("{krate}-{version}"));
     let exe = root.join("bin").join(bin);
@@ -220,7 +222,14 @@ fn cargo_install(ws: &Workspace, krate: &str, version: &str, bin: &str) -> Resul
         ws.display(&root)
     );
     let status = crate::cargo::cargo()
-        .args(["install", krate, "--locked", "--version", version])
+        .args([
+            "install",
+            krate,
+            "--locked",
+            "--debug",
+            "--version",
+            version,
+        ])
         .arg("--root")
         .arg(&root)
         .arg("--target-dir")

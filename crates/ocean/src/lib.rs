@@ -192,6 +192,11 @@ where
         }
     };
     if args.print_config {
+        // What did not stop loading is still worth seeing next to the printout (stderr, so the
+        // printout stays pasteable).
+        for warning in prepared.settings.warnings() {
+            eprintln!("warning: {warning}");
+        }
         print!("{}", prepared.application.render());
         print!("{}", prepared.settings.render_masked());
         return ExitCode::SUCCESS;

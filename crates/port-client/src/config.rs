@@ -120,7 +120,8 @@ impl IntegrationIdentity {
 /// and adjust the public fields; every default is the value Python Ocean 0.56.2 uses.
 #[derive(Clone)]
 pub struct PortClientConfig {
-    /// Port's base URL (`https://api.getport.io`); a trailing `/` is ignored and `/v1` appended.
+    /// Port's base URL (`https://api.getport.io`); a trailing `/` or `/v1` is ignored and `/v1`
+    /// appended, so `https://api.getport.io/v1` means the same Port.
     pub base_url: String,
     /// The Port client id. Treated as a credential: never printed.
     pub client_id: Secret,
@@ -195,7 +196,7 @@ impl PortClientConfig {
         }
     }
 
-    /// The API root: the base URL without trailing slashes, plus `/v1`.
+    /// The API root: the base URL without trailing slashes or `/v1`, plus `/v1`.
     pub fn api_url(&self) -> Result<Url, PortError> {
         api_url(&self.base_url)
     }
@@ -237,6 +238,11 @@ impl Default for BulkLimits {
 }
 
 /// Turns a configured base URL into the API root (`{base}/v1`).
+///
+/// This is the one place where a base URL is normalised: trailing slashes are dropped, and so is
+/// a last path segment `v1` (any case), because Python Ocean's README shows
+/// `baseUrl: https://api.getport.io/v1` while the client appends `/v1` itself. Without this,
+/// every call would go to `/v1/v1/…` and fail with 404.
 pub(crate) fn api_url(base_url: &str) -> Result<Url, PortError> {
     let trimmed = base_url.trim().trim_end_matches('/');
     let mut url = Url::parse(trimmed)
@@ -251,10 +257,19 @@ pub(crate) fn api_url(base_url: &str) -> Result<Url, PortError> {
             "base URL {trimmed:?} must not have a query or fragment"
         )));
     }
-    url.path_segments_mut()
-        .map_err(|()| PortError::Config(format!("base URL {trimmed:?} cannot take a path")))?
-        .pop_if_empty()
-        .push("v1");
+    let ends_in_v1 = url
+        .path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .is_some_and(|last| last.eq_ignore_ascii_case("v1"));
+    let mut path = url
+        .path_segments_mut()
+        .map_err(|()| PortError::Config(format!("base URL {trimmed:?} cannot take a path")))?;
+    path.pop_if_empty();
+    if ends_in_v1 {
+        path.pop();
+    }
+    path.push("v1");
+    drop(path);
     Ok(url)
 }
 
@@ -311,6 +326,18 @@ mod tests {
         check_api("https://api.getport.io//", "https://api.getport.io/v1");
         check_api("http://127.0.0.1:5555", "http://127.0.0.1:5555/v1");
         check_api("http://proxy.local/port/", "http://proxy.local/port/v1");
+    }
+
+    #[test]
+    fn a_base_url_ending_in_v1_means_the_same_port() {
+        check_api("https://api.getport.io/v1", "https://api.getport.io/v1");
+        check_api("https://api.getport.io/v1/", "https://api.getport.io/v1");
+        check_api("https://api.getport.io/V1//", "https://api.getport.io/v1");
+        check_api("http://127.0.0.1:5555/v1", "http://127.0.0.1:5555/v1");
+        check_api("http://proxy.local/port/v1/", "http://proxy.local/port/v1");
+        // Only a whole last segment: `/v10` and `/v1x` are paths of their own.
+        check_api("http://proxy.local/v10", "http://proxy.local/v10/v1");
+        check_api("http://proxy.local/api-v1", "http://proxy.local/api-v1/v1");
     }
 
     #[test]

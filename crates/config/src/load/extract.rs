@@ -149,6 +149,23 @@ impl<'de> Deserialize<'de> for Minutes {
     }
 }
 
+/// "expected one of …", and when the value lists several of the allowed values (a template's
+/// placeholder such as `KAFKA / WEBHOOK`), a word saying that exactly one must be chosen.
+pub(super) fn unknown_variant_message(got: &str, names: &[&str]) -> String {
+    let listed = got
+        .split(['/', '|', ','])
+        .filter(|part| names.iter().any(|n| n.eq_ignore_ascii_case(part.trim())))
+        .count();
+    if listed >= 2 {
+        format!(
+            "this is a placeholder listing choices; choose exactly one of {}",
+            names.join(", ")
+        )
+    } else {
+        format!("expected one of {}", names.join(", "))
+    }
+}
+
 /// Walks the masked settings JSON: calls `f(path, leaf)` for every non-object value.
 pub(super) fn walk_leaves(
     value: &Value,
@@ -238,7 +255,7 @@ impl Build<'_> {
                 }
                 Kind::UnknownVariant(got, names) => (
                     Some(Value::String(got.clone()).to_string()),
-                    format!("expected one of {}", names.join(", ")),
+                    unknown_variant_message(got, names),
                 ),
                 Kind::MissingField(field) => {
                     let mut missing_path = path.clone();

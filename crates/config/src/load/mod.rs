@@ -202,6 +202,9 @@ struct Build<'a> {
     dotenv: Option<&'a (PathBuf, DotEnv)>,
     origins: Vec<Origin>,
     yaml_text: Option<String>,
+    /// Whether `event_listener` values are written under the legacy `triggerChannel` in
+    /// `config.yaml` (so that locations name that key).
+    yaml_listener_alias: bool,
     /// `{{ from env NAME }}` values whose variable is not set: (path, NAME).
     unresolved: Vec<(Vec<String>, String)>,
     problems: Vec<Problem>,

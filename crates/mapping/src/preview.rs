@@ -133,16 +133,17 @@ pub fn map_compiled_batch(
             }
             None => out.entities.extend(resync.entities),
         }
-        // With no false selector the live-event pass maps exactly the same items as the resync
-        // pass: no deletion candidates, and the same batch error.
+        // The live-event pass maps the items whose selector passes exactly as the resync pass
+        // did (same entities, same batch error); only the items whose selector is false add
+        // something: the deletion candidates, and possibly a batch error of their own.
         let live_failed = if resync.selector_dropped == 0 {
             resync_failed
         } else {
-            let live = compiled.map_items(batch, true);
+            let live = compiled.map_failed_selector_items(batch);
             if let Some(failed) = &mut out.failed_selector_entities {
                 failed.extend(live.failed_selector_entities);
             }
-            live.batch_error.is_some()
+            resync_failed || live.batch_error.is_some()
         };
         if live_failed {
             out.failed_selector_entities = None;
@@ -275,5 +276,40 @@ resources:
             .collect();
         assert_eq!(blueprints, ["\"a\"", "\"b\"", "\"b\""]);
         assert_eq!(kind.selector_dropped, 1);
+    }
+
+    #[test]
+    fn the_live_event_pass_sees_the_errors_of_items_whose_selector_is_false() {
+        let config = PortAppConfig::from_yaml_str(
+            r#"
+resources:
+  - kind: svc
+    selector:
+      query: .keep
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"a"'
+          icon: .icon
+"#,
+            "test.yml",
+        )
+        .unwrap();
+        let items = Reader::new()
+            .parse_array(
+                br#"[{"id": "x", "keep": true, "icon": "ok"}, {"id": "y", "keep": false, "icon": "ok"},
+                     {"id": "z", "keep": false, "icon": ["bad"]}]"#,
+            )
+            .unwrap();
+        let options = EngineOptions::default();
+        let one = map_resource(&config.resources[0], &items[..2], &options);
+        assert_eq!(one.entities.len(), 1);
+        assert_eq!(one.failed_selector_entities.map(|f| f.len()), Some(1));
+        let all = map_resource(&config.resources[0], &items, &options);
+        // The resync path never maps `z`; the live-event path does and fails its batch.
+        assert!(all.error.is_none());
+        assert_eq!(all.entities.len(), 1);
+        assert!(all.failed_selector_entities.is_none());
     }
 }

@@ -376,46 +376,27 @@ fn value_end(bytes: &[u8], at_eof: bool) -> Option<usize> {
     match bytes.first()? {
         b'{' | b'[' => {
             let mut depth = 0usize;
-            let mut in_string = false;
-            let mut escaped = false;
-            for (i, &b) in bytes.iter().enumerate() {
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
+            let mut i = 0;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => i = string_end(bytes, i)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        i += 1;
                     }
-                    continue;
-                }
-                match b {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
                     b'}' | b']' => {
                         depth -= 1;
+                        i += 1;
                         if depth == 0 {
-                            return Some(i + 1);
+                            return Some(i);
                         }
                     }
-                    _ => {}
+                    _ => i += 1,
                 }
             }
             None
         }
-        b'"' => {
-            let mut escaped = false;
-            for (i, &b) in bytes.iter().enumerate().skip(1) {
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    return Some(i + 1);
-                }
-            }
-            None
-        }
+        b'"' => string_end(bytes, 0),
         _ => match bytes
             .iter()
             .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}'))
@@ -424,5 +405,22 @@ fn value_end(bytes: &[u8], at_eof: bool) -> Option<usize> {
             None if at_eof => Some(bytes.len()),
             None => None,
         },
+    }
+}
+
+/// Where the JSON string starting at `bytes[start]` (a `"`) ends (exclusive), or `None` when
+/// `bytes` stops before its closing quote.
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+        if bytes[i] == b'"' {
+            return Some(i + 1);
+        }
+        // A backslash escapes the byte after it.
+        i += 2;
+        if i > bytes.len() {
+            return None;
+        }
     }
 }

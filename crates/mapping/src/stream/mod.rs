@@ -239,7 +239,7 @@ fn item_offset(item: &[u8], line: usize, column: usize) -> u64 {
 /// Reads `source` batch by batch, runs `work` on `threads` worker threads (each with its own
 /// [`Reader`]), and calls `sink` on the calling thread with every result in input order, then
 /// with the error that ended the input, if any. `sink` returns `false` to stop early. At most
-/// `4 × threads` batches are read ahead of the sink.
+/// `2 × threads + 2` batches are read ahead of the sink.
 pub fn map_ordered<R, T, W, S>(source: ItemReader<R>, threads: usize, work: W, mut sink: S)
 where
     R: Read + Send,
@@ -248,7 +248,7 @@ where
     S: FnMut(Result<T, StreamError>) -> bool,
 {
     let threads = threads.max(1);
-    let in_flight = threads * 4;
+    let in_flight = threads * 2 + 2;
     let stop = AtomicBool::new(false);
     let (job_tx, job_rx) = mpsc::sync_channel::<(usize, RawBatch)>(threads);
     let job_rx = Mutex::new(job_rx);

@@ -56,6 +56,15 @@ enum Task {
         /// record count (0 skips that run).
         #[arg(long, default_value_t = 0.3)]
         fault_rate: f64,
+        /// Record counts of the `ocean map` runs, comma-separated (0 skips them).
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        map_records: Vec<u64>,
+        /// Records Python Ocean's own mapping is measured on beside `ocean map` (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        python_records: u64,
+        /// Only `ocean map` and Python Ocean's mapping, not the end-to-end runs or crate benches.
+        #[arg(long)]
+        map_only: bool,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -207,10 +216,13 @@ fn run(task: Task) -> Result<()> {
             binary,
             release,
             fault_rate,
+            map_records,
+            python_records,
+            map_only,
         } => {
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
-                None if release => None,
+                None if release || map_only => None,
                 None => {
                     let host = Arch::host().context("no static build for this host's CPU")?;
                     let built =
@@ -221,10 +233,12 @@ fn run(task: Task) -> Result<()> {
             bench::bench(
                 &ws,
                 &BenchOptions {
-                    records,
-                    micro: !e2e_only,
+                    records: if map_only { Vec::new() } else { records },
+                    micro: !e2e_only && !map_only,
                     binary,
                     fault_rate,
+                    map_records: map_records.into_iter().filter(|n| *n > 0).collect(),
+                    python_records,
                 },
             )?;
         }

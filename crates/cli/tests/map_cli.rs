@@ -293,3 +293,107 @@ fn conformance_cases_pass_through_the_binary() {
         }
     });
 }
+
+const PLAIN: &str = r#"
+resources:
+  - kind: repo
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: .name
+          blueprint: '"service"'
+"#;
+
+fn identifiers(stdout: &[u8]) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(stdout).expect("stdout is one JSON document");
+    v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["identifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn many_items_on_several_threads_come_out_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yml", PLAIN);
+    let names: Vec<String> = (0..5000).map(|i| format!("r{i}")).collect();
+    let items: Vec<String> = names
+        .iter()
+        .map(|n| format!("{{\"name\": \"{n}\"}}"))
+        .collect();
+    let items = write(dir.path(), "i.json", &format!("[{}]", items.join(",")));
+    let out = ocean(&[
+        "map",
+        "--jobs",
+        "4",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(identifiers(&out.stdout), names);
+}
+
+#[test]
+fn ndjson_reports_malformed_lines_by_number_and_maps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yml", PLAIN);
+    let items = write(
+        dir.path(),
+        "i.ndjson",
+        "{\"name\": \"a\"}\n{\"name\": \n\n{\"name\": \"b\"}\n\"text\"\n{\"name\": \"c\"}\n",
+    );
+    let out = ocean(&[
+        "map",
+        "--ndjson",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(identifiers(&out.stdout), ["a", "b", "c"]);
+    let err = stderr(&out);
+    assert!(err.contains("i.ndjson: line 2: invalid JSON"), "{err}");
+    assert!(
+        err.contains("i.ndjson: line 5: the item is string, but raw items must be JSON objects"),
+        "{err}"
+    );
+    assert!(err.contains("2 line(s) could not be mapped"), "{err}");
+}
+
+#[test]
+fn a_truncated_array_is_reported_with_its_byte_offset_after_the_items_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yml", PLAIN);
+    let text = "[{\"name\": \"a\"}, {\"name\": \"b\"}, {\"name\": \"c";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocean"))
+        .args(["map", "--config", config.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(identifiers(&out.stdout), ["a", "b"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "<stdin>: the array is truncated: the input ends at byte {}",
+            text.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -83,23 +83,48 @@ pub fn map_resource(
     options: &EngineOptions,
 ) -> ResourceOutcome {
     let compiled = CompiledResource::compile(resource, options);
+    let mut out = map_compiled_batch(&compiled, items.to_vec(), 0);
+    out.compile_problems = compiled.compile_problems().to_vec();
+    out
+}
+
+/// Maps one batch of raw items through a compiled resource, as [`map_resource`] does for the
+/// whole input: items-to-parse expansion, then each expanded batch with the resync semantics
+/// and, when some item's selector was false, again with the live-event semantics. `first_index`
+/// is the input position of `items[0]`: skipped parents (and, without `itemsToParse`, selector
+/// errors) are numbered from it. `compile_problems` is left empty.
+pub fn map_compiled_batch(
+    compiled: &CompiledResource,
+    items: Vec<Val>,
+    first_index: usize,
+) -> ResourceOutcome {
     let mut out = ResourceOutcome {
         failed_selector_entities: Some(Vec::new()),
-        compile_problems: compiled.compile_problems().to_vec(),
         ..ResourceOutcome::default()
     };
-    let expansion = compiled.expand_items_to_parse(items.to_vec());
+    let shift_selector_errors = !compiled.has_items_to_parse();
+    let expansion = compiled.expand_items_to_parse(items);
     out.skipped_parents = expansion.skipped_parents;
+    for p in &mut out.skipped_parents {
+        p.item += first_index;
+    }
     for batch in &expansion.batches {
         out.items_mapped += batch.len();
         let resync = compiled.map_items(batch, false);
         out.selector_dropped += resync.selector_dropped;
-        out.selector_errors.extend(resync.selector_errors);
+        out.selector_errors
+            .extend(resync.selector_errors.into_iter().map(|mut e| {
+                if shift_selector_errors {
+                    e.item += first_index;
+                }
+                e
+            }));
         out.skipped += resync.skipped;
         out.misconfigured.extend(resync.misconfigured);
         for (path, message) in resync.field_errors {
             out.field_errors.entry(path).or_insert(message);
         }
+        let resync_failed = resync.batch_error.is_some();
         match resync.batch_error {
             Some(e) => {
                 if out.error.is_none() {
@@ -108,14 +133,52 @@ pub fn map_resource(
             }
             None => out.entities.extend(resync.entities),
         }
-        let live = compiled.map_items(batch, true);
-        match (&mut out.failed_selector_entities, live.batch_error) {
-            (Some(failed), None) => failed.extend(live.failed_selector_entities),
-            (_, Some(_)) => out.failed_selector_entities = None,
-            (None, None) => {}
+        // The live-event pass maps the items whose selector passes exactly as the resync pass
+        // did (same entities, same batch error); only the items whose selector is false add
+        // something: the deletion candidates, and possibly a batch error of their own.
+        let live_failed = if resync.selector_dropped == 0 {
+            resync_failed
+        } else {
+            let live = compiled.map_failed_selector_items(batch);
+            if let Some(failed) = &mut out.failed_selector_entities {
+                failed.extend(live.failed_selector_entities);
+            }
+            resync_failed || live.batch_error.is_some()
+        };
+        if live_failed {
+            out.failed_selector_entities = None;
         }
     }
     out
+}
+
+impl ResourceOutcome {
+    /// Appends the outcome of a later batch of the same resource (entities after entities,
+    /// counts added, the first error kept).
+    pub fn merge(&mut self, later: ResourceOutcome) {
+        self.entities.extend(later.entities);
+        match (
+            &mut self.failed_selector_entities,
+            later.failed_selector_entities,
+        ) {
+            (Some(all), Some(failed)) => all.extend(failed),
+            (_, None) => self.failed_selector_entities = None,
+            (None, Some(_)) => {}
+        }
+        self.selector_dropped += later.selector_dropped;
+        self.selector_errors.extend(later.selector_errors);
+        self.skipped += later.skipped;
+        self.misconfigured.extend(later.misconfigured);
+        for (path, message) in later.field_errors {
+            self.field_errors.entry(path).or_insert(message);
+        }
+        self.compile_problems.extend(later.compile_problems);
+        self.skipped_parents.extend(later.skipped_parents);
+        self.items_mapped += later.items_mapped;
+        if self.error.is_none() {
+            self.error = later.error;
+        }
+    }
 }
 
 /// Maps `items` (raw items of `kind`) through every resource of that kind in `config`.
@@ -213,5 +276,40 @@ resources:
             .collect();
         assert_eq!(blueprints, ["\"a\"", "\"b\"", "\"b\""]);
         assert_eq!(kind.selector_dropped, 1);
+    }
+
+    #[test]
+    fn the_live_event_pass_sees_the_errors_of_items_whose_selector_is_false() {
+        let config = PortAppConfig::from_yaml_str(
+            r#"
+resources:
+  - kind: svc
+    selector:
+      query: .keep
+    port:
+      entity:
+        mappings:
+          identifier: .id
+          blueprint: '"a"'
+          icon: .icon
+"#,
+            "test.yml",
+        )
+        .unwrap();
+        let items = Reader::new()
+            .parse_array(
+                br#"[{"id": "x", "keep": true, "icon": "ok"}, {"id": "y", "keep": false, "icon": "ok"},
+                     {"id": "z", "keep": false, "icon": ["bad"]}]"#,
+            )
+            .unwrap();
+        let options = EngineOptions::default();
+        let one = map_resource(&config.resources[0], &items[..2], &options);
+        assert_eq!(one.entities.len(), 1);
+        assert_eq!(one.failed_selector_entities.map(|f| f.len()), Some(1));
+        let all = map_resource(&config.resources[0], &items, &options);
+        // The resync path never maps `z`; the live-event path does and fails its batch.
+        assert!(all.error.is_none());
+        assert_eq!(all.entities.len(), 1);
+        assert!(all.failed_selector_entities.is_none());
     }
 }

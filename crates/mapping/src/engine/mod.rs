@@ -493,6 +493,25 @@ impl CompiledResource {
         self.map_items(&items, parse_all)
     }
 
+    /// The live-event pass restricted to what it adds to the resync pass: the items whose
+    /// selector gives `false`, mapped with `parse_all` (their entities are the
+    /// `failed_selector_entities`, and a batch error among them fails the live-event batch).
+    /// The items whose selector passes map the same way on both paths.
+    pub fn map_failed_selector_items(&self, items: &[Val]) -> BatchOutcome {
+        let env = self.env_val();
+        let false_items: Vec<Val> = items
+            .iter()
+            .filter(|item| {
+                matches!(
+                    self.selector.first(item, &env),
+                    First::Value(Val::Bool(false))
+                )
+            })
+            .cloned()
+            .collect();
+        self.map_items(&false_items, true)
+    }
+
     /// Maps one batch of raw items (`docs/mapping.md` §4): selector, mapping leaves, entity
     /// acceptance. `parse_all` is Ocean's live-event mode: items whose selector is false are
     /// mapped too and returned as `failed_selector_entities`.

@@ -52,11 +52,8 @@ pub fn new_integration(request: NewRequest) -> anyhow::Result<ExitCode> {
     } else {
         complete(&workspace, given)?
     };
-    if AUTHOR_VARIABLES
-        .iter()
-        .all(|name| std::env::var_os(name).is_none())
-    {
-        return rerun_with_author(&workspace, &answers);
+    if std::env::var_os(CHILD_MARKER).is_none() {
+        return generate_in_child(&workspace, &answers);
     }
     let dir = scaffold(&workspace, &answers)?;
 
@@ -86,12 +83,21 @@ const AUTHOR_VARIABLES: [&str; 6] = [
     "NAME",
 ];
 
-/// Runs `ocean new` again, non-interactively with every answer, and with a name for
-/// cargo-generate in its environment (this process's own environment is not changed: that would
-/// take `unsafe`).
-fn rerun_with_author(workspace: &Path, answers: &Answers) -> anyhow::Result<ExitCode> {
+/// Set in the environment of the `ocean new` that expands the template (see
+/// [`generate_in_child`]).
+const CHILD_MARKER: &str = "OCEAN_NEW_EXPANDING";
+
+/// Runs `ocean new` again, non-interactively with every answer, to expand the template; this
+/// process only relays its output. Two things need the second process: cargo-generate prints
+/// its own closing line with an abbreviated path ("New project created t/b/integrations/…"),
+/// which is dropped here so that the closing message names the real folder; and it refuses to
+/// run without a user name in its environment, as in many containers, so one is given (this
+/// process's own environment is not changed: that would take `unsafe`).
+fn generate_in_child(workspace: &Path, answers: &Answers) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
     let exe = std::env::current_exe().context("finding the ocean executable")?;
-    let status = std::process::Command::new(&exe)
+    let mut command = std::process::Command::new(&exe);
+    command
         .arg("new")
         .arg(&answers.slug)
         .args(["--title", &answers.title])
@@ -105,9 +111,31 @@ fn rerun_with_author(workspace: &Path, answers: &Answers) -> anyhow::Result<Exit
         .arg("--no-interactive")
         .arg("--path")
         .arg(workspace)
-        .env("CARGO_NAME", "ocean")
-        .status()
+        .env(CHILD_MARKER, "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    if AUTHOR_VARIABLES
+        .iter()
+        .all(|name| std::env::var_os(name).is_none())
+    {
+        command.env("CARGO_NAME", "ocean");
+    }
+    let mut child = command
+        .spawn()
         .with_context(|| format!("running {}", exe.display()))?;
+    if let Some(stderr) = child.stderr.take() {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if !line.contains("New project created") {
+                eprintln!("{line}");
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for {}", exe.display()))?;
     let code = status.code().and_then(|code| u8::try_from(code).ok());
     Ok(ExitCode::from(code.unwrap_or(1)))
 }

@@ -51,7 +51,9 @@ pub struct DemoReport {
 pub fn demo(ws: &Workspace, options: &DemoOptions) -> Result<DemoReport> {
     let package = Workspace::package(&options.integration);
     let started = Instant::now();
-    let mut packages = vec!["port-emulator"];
+    // `ocean-cli` too: the `ocean` command the README shows next (`ocean sail`, `make new`)
+    // then starts at once; it shares most of its dependencies with the emulator.
+    let mut packages = vec!["port-emulator", "ocean-cli"];
     if options.binary.is_none() {
         packages.push(&package);
     }

@@ -57,7 +57,19 @@ impl Args {
             crate::GIT_COMMIT
         )
         .leak();
-        Args::command().name(&*name).version(&*version)
+        let about = if manifest.description.trim().is_empty() {
+            format!(
+                "The {} integration for Port, built on the Ocean SDK",
+                manifest.integration_type
+            )
+        } else {
+            manifest.description.trim().to_owned()
+        };
+        Args::command()
+            .name(&*name)
+            .version(&*version)
+            .about(about)
+            .long_about(None)
     }
 }
 
@@ -152,6 +164,15 @@ mod tests {
                 crate::OCEAN_VERSION,
                 crate::GIT_COMMIT
             )
+        );
+        let help = Args::command_for(&manifest.with_description("Acme's tickets into Port."))
+            .render_help()
+            .to_string();
+        assert!(help.starts_with("Acme's tickets into Port."), "{help}");
+        let plain = Args::command_for(&manifest).render_help().to_string();
+        assert!(
+            plain.starts_with("The acme integration for Port, built on the Ocean SDK"),
+            "{plain}"
         );
         // build.rs: 12 hex digits from git here, else OCEAN_GIT_COMMIT or `unknown`.
         assert!(

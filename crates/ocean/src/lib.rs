@@ -141,6 +141,8 @@ pub struct Manifest {
     pub integration_type: &'static str,
     /// The integration's version, e.g. `0.3.1`.
     pub version: &'static str,
+    /// What the integration does, one line (its crate's description); opens `--help`.
+    pub description: &'static str,
 }
 
 impl Manifest {
@@ -149,16 +151,24 @@ impl Manifest {
         Manifest {
             integration_type,
             version,
+            description: "",
         }
+    }
+
+    /// The same manifest with a one-line description (shown first by `--help`).
+    pub const fn with_description(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
     }
 }
 
 /// The [`Manifest`] of the calling crate: `manifest!("jira")` is the type `jira` with the
-/// version in the integration's `Cargo.toml`.
+/// version and description in the integration's `Cargo.toml`.
 #[macro_export]
 macro_rules! manifest {
     ($integration_type:expr) => {
         $crate::Manifest::new($integration_type, env!("CARGO_PKG_VERSION"))
+            .with_description(env!("CARGO_PKG_DESCRIPTION"))
     };
 }
 

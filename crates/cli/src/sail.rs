@@ -62,16 +62,7 @@ pub fn port_configured<'a>(
 /// Runs the integration in `options.path` until it exits; its exit code is returned.
 pub fn sail(options: &SailOptions) -> anyhow::Result<ExitCode> {
     let integration = Integration::open(&options.path)?;
-    let binary = match integration.workspace() {
-        Some(workspace) => build(workspace, &integration, &options.profile)?,
-        None => on_path(&integration.binary_name()).with_context(|| {
-            format!(
-                "{} is outside an Ocean workspace and no {} executable is on PATH",
-                integration.dir.display(),
-                integration.binary_name()
-            )
-        })?,
-    };
+    let binary = executable(&integration, &options.profile)?;
     let asks_version = options.passthrough.iter().any(|a| a == "--version");
     let vars: Vec<(String, String)> = std::env::vars().collect();
     let dotenv = std::fs::read_to_string(integration.dir.join(".env")).ok();
@@ -137,6 +128,21 @@ pub fn sail(options: &SailOptions) -> anyhow::Result<ExitCode> {
             .unwrap_or(1);
         Ok(ExitCode::from(code))
     })
+}
+
+/// The integration's executable: built with cargo in `profile` inside a workspace, else the
+/// `ocean-NAME` on `PATH`.
+pub fn executable(integration: &Integration, profile: &str) -> anyhow::Result<PathBuf> {
+    match integration.workspace() {
+        Some(workspace) => build(workspace, integration, profile),
+        None => on_path(&integration.binary_name()).with_context(|| {
+            format!(
+                "{} is outside an Ocean workspace and no {} executable is on PATH",
+                integration.dir.display(),
+                integration.binary_name()
+            )
+        }),
+    }
 }
 
 fn print_emulator(emulator: &port_emulator::RunningEmulator) {

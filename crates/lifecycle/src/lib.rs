@@ -30,6 +30,7 @@
 //! vocabulary ([`Metrics`]), and the scheduled resync.
 
 mod coordinator;
+mod defaults;
 mod fence;
 mod http;
 mod integration;
@@ -45,6 +46,7 @@ mod startup;
 mod webhook;
 
 pub use coordinator::{Coordinator, ResyncHandle, Trigger};
+pub use defaults::{CleanError, CleanOptions, CleanReport, MIGRATION_POLL};
 pub use integration::{
     BoxError, FetchContext, FetchError, Integration, Page, PageStream, StartContext,
 };

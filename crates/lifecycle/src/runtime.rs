@@ -346,6 +346,23 @@ impl Ocean {
         startup::start(&self.client, &self.settings, self.resources.as_ref()).await
     }
 
+    /// `ocean defaults dock`: startup in Port (runtime check, integration create/update) with
+    /// the default resources put in place even when Port marks them initialized or
+    /// `initialize_port_resources` is off; no listener, no resync.
+    pub async fn dock_defaults(&self) -> Result<StartupOutcome, StartupError> {
+        startup::dock(&self.client, &self.settings, self.resources.as_ref()).await
+    }
+
+    /// `ocean defaults clean`: the default blueprints of `.port/resources` deleted from Port
+    /// (with their entities when `options.force`), and the integration too with
+    /// `options.destroy`.
+    pub async fn clean_defaults(
+        &self,
+        options: crate::CleanOptions,
+    ) -> Result<crate::CleanReport, crate::CleanError> {
+        crate::defaults::clean(&self.client, self.resources.as_ref(), options).await
+    }
+
     /// Runs the integration's `on_start` hook in the background (errors are logged).
     pub fn spawn_on_start(&self) {
         let integration = self.integration.clone();

@@ -212,6 +212,28 @@ pub async fn initialize_defaults(
     settings: &Settings,
     resources: Option<&PortResources>,
 ) -> Result<StartupOutcome, StartupError> {
+    initialize(client, settings, resources, false).await
+}
+
+/// `ocean defaults dock`: the runtime check, then the integration created or updated and its
+/// default resources put in place, whether or not Port marks them initialized already and
+/// whatever `initialize_port_resources` says. Provisioning only ever adds what is missing, so
+/// docking twice, or after a user changed a default blueprint, overwrites nothing.
+pub async fn dock(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+) -> Result<StartupOutcome, StartupError> {
+    check_runtime(client, settings).await?;
+    initialize(client, settings, resources, true).await
+}
+
+async fn initialize(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+    docking: bool,
+) -> Result<StartupOutcome, StartupError> {
     let provision_enabled = client
         .provision_enabled_integrations()
         .await
@@ -293,11 +315,14 @@ pub async fn initialize_defaults(
         false
     };
 
-    let provisioned = if integration.are_port_resources_initialized == Some(true) {
+    // Docking re-checks the default resources of `.port/resources` (only that origin has any
+    // to add to); the other origins' setup would rewrite the mapping, so it stays once-only.
+    let recheck = docking && origin == ResourcesOrigin::Default;
+    let provisioned = if integration.are_port_resources_initialized == Some(true) && !recheck {
         tracing::info!("Port resources are already initialized, skipping setup");
         false
     } else {
-        setup(client, settings, resources, origin, &integration).await?
+        setup(client, settings, resources, origin, &integration, docking).await?
     };
     Ok(StartupOutcome {
         created,
@@ -327,6 +352,7 @@ async fn setup(
     resources: Option<&PortResources>,
     origin: ResourcesOrigin,
     integration: &Integration,
+    docking: bool,
 ) -> Result<bool, StartupError> {
     match origin {
         ResourcesOrigin::Empty => {
@@ -350,7 +376,7 @@ async fn setup(
             Ok(true)
         }
         ResourcesOrigin::Default => {
-            if !settings.initialize_port_resources {
+            if !settings.initialize_port_resources && !docking {
                 tracing::info!("Resources initialization disabled, skipping resource creation");
                 return Ok(false);
             }

@@ -37,6 +37,34 @@ pub(crate) struct Args {
     /// (read-only; Port is not called and needs no credentials).
     #[arg(long, value_name = "KIND", conflicts_with_all = ["once", "print_config"])]
     pub sample: Option<String>,
+    /// `dock`: create the default blueprints, mapping and other resources of `.port/resources`
+    /// in Port (only what is missing); `clean`: delete the default blueprints. Then exit,
+    /// without a resync (Python Ocean's `ocean defaults dock|clean`).
+    #[arg(
+        long,
+        value_name = "ACTION",
+        value_enum,
+        conflicts_with_all = ["once", "print_config", "sample"]
+    )]
+    pub defaults: Option<DefaultsAction>,
+    /// With `--defaults clean`: delete each default blueprint with all its entities.
+    #[arg(long, requires = "defaults")]
+    pub force: bool,
+    /// With `--defaults clean --force`: wait until Port has finished deleting the entities.
+    #[arg(long, requires = "defaults")]
+    pub wait: bool,
+    /// With `--defaults clean`: delete the integration from Port too (implies --force).
+    #[arg(long, requires = "defaults")]
+    pub destroy: bool,
+}
+
+/// What `--defaults` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DefaultsAction {
+    /// Create what is missing of the default resources.
+    Dock,
+    /// Delete the default blueprints.
+    Clean,
 }
 
 impl Args {
@@ -146,6 +174,14 @@ mod tests {
         let sample = Args::try_parse_from(["x", "--sample", "service", "/srv/fake"]).unwrap();
         assert_eq!(sample.sample.as_deref(), Some("service"));
         assert!(Args::try_parse_from(["x", "--sample", "a", "--once"]).is_err());
+        let dock = Args::try_parse_from(["x", "--defaults", "dock"]).unwrap();
+        assert_eq!(dock.defaults, Some(DefaultsAction::Dock));
+        let clean =
+            Args::try_parse_from(["x", "--defaults", "clean", "--force", "--wait"]).unwrap();
+        assert!(clean.defaults == Some(DefaultsAction::Clean) && clean.force && clean.wait);
+        assert!(Args::try_parse_from(["x", "--force"]).is_err());
+        assert!(Args::try_parse_from(["x", "--defaults", "dock", "--once"]).is_err());
+        assert!(Args::try_parse_from(["x", "--defaults", "sweep"]).is_err());
         assert!(Args::try_parse_from(["x", "-i", "maybe"]).is_err());
         assert!(Args::try_parse_from(["x", "-l", "loud"]).is_err());
     }

@@ -88,6 +88,7 @@
 
 mod allocator;
 mod cli;
+mod defaults;
 mod logging;
 pub mod prelude;
 mod progress;
@@ -298,6 +299,9 @@ where
                 return fail(error.to_string());
             }
         };
+        if let Some(action) = args.defaults {
+            return defaults::run(&ocean, action, &args, fail).await;
+        }
         let shutdown = CancellationToken::new();
         tokio::spawn(cli::watch_signals(shutdown.clone()));
         if once && log.interactive {

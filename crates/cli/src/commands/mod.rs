@@ -1,6 +1,7 @@
 //! The subcommands of `ocean`, one module each (`cli()` declares, `exec()` runs).
 
 pub mod completions;
+pub mod defaults;
 pub mod list;
 pub mod map;
 pub mod new;
@@ -21,6 +22,7 @@ pub fn cli() -> Command {
         .subcommand(sail::cli())
         .subcommand(new::cli())
         .subcommand(list::cli())
+        .subcommand(defaults::cli())
         .subcommand(map::cli())
         .subcommand(playground::cli())
         .subcommand(version::cli())
@@ -31,6 +33,7 @@ pub fn cli() -> Command {
 pub fn exec(name: &str, args: &ArgMatches) -> anyhow::Result<ExitCode> {
     match name {
         "completions" => completions::exec(args),
+        "defaults" => defaults::exec(args),
         "list" => list::exec(args),
         "map" => map::exec(args),
         "new" => new::exec(args),

@@ -260,18 +260,7 @@ impl<'a> Build<'a> {
                     line: entry.line,
                     depth: path.len(),
                 };
-                let written = self.rename_legacy(&mut path, &origin);
-                if let Some(value) = self.env_value(&path, &entry.value, &origin) {
-                    let layer = self.layer(origin, &path, value);
-                    match written {
-                        Some(written) => legacy.push(LegacyLayer {
-                            layer,
-                            written,
-                            from_yaml: false,
-                        }),
-                        None => layers.push(layer),
-                    }
-                }
+                self.env_layer(&mut path, &entry.value, origin, &mut layers, &mut legacy);
             }
         }
         let mut vars: Vec<(Vec<String>, &String, &String)> = self
@@ -286,18 +275,7 @@ impl<'a> Build<'a> {
                 var: var.clone(),
                 depth: path.len(),
             };
-            let written = self.rename_legacy(&mut path, &origin);
-            if let Some(value) = self.env_value(&path, text, &origin) {
-                let layer = self.layer(origin, &path, value);
-                match written {
-                    Some(written) => legacy.push(LegacyLayer {
-                        layer,
-                        written,
-                        from_yaml: false,
-                    }),
-                    None => layers.push(layer),
-                }
-            }
+            self.env_layer(&mut path, text, origin, &mut layers, &mut legacy);
         }
         // Legacy layers sit below every other source: where both names set a key, eventListener
         // wins whatever the sources.
@@ -399,6 +377,30 @@ impl<'a> Build<'a> {
 
     /// Moves an environment path written under the legacy listener name to `event_listener`;
     /// returns where it was written when it did.
+    /// One `.env` entry or environment variable as a layer: under its legacy name's new key
+    /// (kept apart, for the warning) or as it is.
+    fn env_layer(
+        &mut self,
+        path: &mut [String],
+        text: &str,
+        origin: Origin,
+        layers: &mut Vec<Layer>,
+        legacy: &mut Vec<LegacyLayer>,
+    ) {
+        let written = self.rename_legacy(path, &origin);
+        if let Some(value) = self.env_value(path, text, &origin) {
+            let layer = self.layer(origin, path, value);
+            match written {
+                Some(written) => legacy.push(LegacyLayer {
+                    layer,
+                    written,
+                    from_yaml: false,
+                }),
+                None => layers.push(layer),
+            }
+        }
+    }
+
     fn rename_legacy(&self, path: &mut [String], origin: &Origin) -> Option<String> {
         if path.first().map(String::as_str) != Some(LEGACY_LISTENER_KEY) {
             return None;

@@ -62,10 +62,9 @@ async fn sail_once_syncs_the_catalog_into_port() {
     let emulator = port_emulator::spawn(EmulatorConfig::default())
         .await
         .unwrap();
-    let root = repo_root();
-    let mut command = ocean(&root);
-    command
-        .args([
+    let out = ocean_against(
+        &emulator,
+        &[
             "sail",
             "integrations/fake",
             "--once",
@@ -73,20 +72,9 @@ async fn sail_once_syncs_the_catalog_into_port() {
             "dev",
             "-l",
             "WARNING",
-        ])
-        .args(["-p", &free_port().to_string()])
-        .env("OCEAN__PORT__BASE_URL", emulator.base_url())
-        .env("OCEAN__PORT__CLIENT_ID", emulator.client_id())
-        .env(
-            "OCEAN__PORT__CLIENT_SECRET",
-            emulator.client_secret().expose(),
-        )
-        .env("OCEAN__INTEGRATION__CONFIG__ITEM_COUNT", "10")
-        .env("APPLICATION__HOST", "127.0.0.1");
-    let out = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
+        ],
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}\n{}",

@@ -30,14 +30,15 @@ build:
 # installed with apt-get when missing; it reuses the `port-emulator` that `cargo test` built),
 # and the browser tests in headless Chromium.
 #
-# The slow suites of the workspace join `cargo test --workspace` in one build: Python Ocean
-# against the emulator (a PyPI install) and the scaffold test (two generated integrations built,
-# linted and tested). The KAFKA listener's test builds librdkafka, so it has its own run.
-SLOW_TEST_FEATURES = port-emulator/python-ocean-tests,ocean-cli/scaffold-tests
+# The slow suites join `cargo test --workspace` in one build, so every crate is compiled once
+# with one set of features: the KAFKA listener against a broker (librdkafka's C build, a broker
+# from PyPI), Python Ocean against the emulator (a PyPI install) and the scaffold test (two
+# generated integrations built, linted and tested). A separate `-p ocean-lifecycle --features
+# kafka` run unified features differently and compiled a hundred crates a second time.
+SLOW_TEST_FEATURES = ocean-lifecycle/kafka,port-emulator/python-ocean-tests,ocean-cli/scaffold-tests
 
 test: browsers
 	$(CARGO) test --workspace --no-fail-fast --features $(SLOW_TEST_FEATURES)
-	$(CARGO) test -p ocean-lifecycle --features kafka --test kafka
 	$(CARGO) xtask static-check fake --arch all --emulator $(TARGET_DIR)/debug/port-emulator
 	$(MAKE) browser-test
 

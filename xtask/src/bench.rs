@@ -7,6 +7,10 @@
 //! integration's peak RSS (from the kernel's accounting at exit, see [`crate::measure`]), next to
 //! Python Ocean's figures on the same work.
 //!
+//! Then the largest run again against an emulator that answers a share of requests (30 % by
+//! default) with 429 or 503, seeded: the price of riding out faults, in wall time and retries,
+//! beside the fault-free figure. Every entity must still arrive.
+//!
 //! The resources come from the integration's own `.port/resources` (the `item` resource and the
 //! `benchItem`/`benchGroup` blueprints, which a test keeps identical to `shared/bench`), so the
 //! benchmark runs from a checkout without the shared folder.
@@ -47,6 +51,20 @@ pub struct BenchOptions {
     pub micro: bool,
     /// Benchmark this `ocean-fake` executable (e.g. the static build) instead of a release build.
     pub binary: Option<PathBuf>,
+    /// The share of requests the emulator fails in the faulted run (0 skips it).
+    pub fault_rate: f64,
+}
+
+/// The seed of the faulted run's faults, so that two benchmarks meet the same ones.
+pub const FAULT_SEED: u64 = 2026;
+
+/// Faults injected into a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Faults {
+    /// The share of requests answered 429 or 503.
+    pub rate: f64,
+    /// The seed of the choice.
+    pub seed: u64,
 }
 
 /// The figures of one end-to-end run.
@@ -61,6 +79,10 @@ pub struct E2eRun {
     pub stored: u64,
     /// The integration process's figures.
     pub run: Measurement,
+    /// The faults injected, if any.
+    pub faults: Option<Faults>,
+    /// Requests the emulator failed on purpose (each retried by the client).
+    pub retries: u64,
 }
 
 impl E2eRun {
@@ -94,7 +116,7 @@ pub fn bench(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
     let mut runs = Vec::new();
     for &records in &options.records {
         println!("\nEnd to end: {records} records of kind `item` into a fresh emulator…");
-        let run = run_once(ws, &emulator, &binary, &resources, &scratch, records)?;
+        let run = run_once(ws, &emulator, &binary, &resources, &scratch, records, None)?;
         println!(
             "  {:.2} s, {:.0} entities/s, peak RSS {:.1} MiB",
             run.run.wall.as_secs_f64(),
@@ -104,6 +126,29 @@ pub fn bench(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
         runs.push(run);
     }
     print_table(&runs);
+    if let (Some(&records), true) = (options.records.iter().max(), options.fault_rate > 0.0) {
+        let faults = Faults {
+            rate: options.fault_rate,
+            seed: FAULT_SEED,
+        };
+        println!(
+            "\nEnd to end under faults: {records} records, {:.0} % of requests answered 429 or 503 (seed {})…",
+            faults.rate * 100.0,
+            faults.seed
+        );
+        let faulted = run_once(
+            ws,
+            &emulator,
+            &binary,
+            &resources,
+            &scratch,
+            records,
+            Some(faults),
+        )?;
+        let clean = runs.iter().find(|r| r.records == records);
+        print_fault_table(clean, &faulted);
+        runs.push(faulted);
+    }
     if options.micro {
         micro_benches(ws)?;
         println!("\n(End-to-end figures above; the table again:)");
@@ -119,11 +164,23 @@ fn run_once(
     resources: &Path,
     scratch: &Path,
     records: u64,
+    faults: Option<Faults>,
 ) -> Result<E2eRun> {
     let identifier = "fake-bench";
-    let emulator = Emulator::start(
+    let suffix = if faults.is_some() { "-faults" } else { "" };
+    let extra: Vec<String> = match faults {
+        Some(f) => vec![
+            "--fail-rate".into(),
+            f.rate.to_string(),
+            "--fault-seed".into(),
+            f.seed.to_string(),
+        ],
+        None => Vec::new(),
+    };
+    let emulator = Emulator::start_with(
         emulator_binary,
-        &scratch.join(format!("port-emulator-{records}.log")),
+        &scratch.join(format!("port-emulator-{records}{suffix}.log")),
+        &extra,
     )?;
     let mut env = emulator.ocean_env();
     env.extend(run::once_env(identifier)?);
@@ -143,7 +200,7 @@ fn run_once(
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
-    let log = scratch.join(format!("ocean-fake-{records}.log"));
+    let log = scratch.join(format!("ocean-fake-{records}{suffix}.log"));
     let run = run::run(&RunSpec {
         binary: binary.to_owned(),
         cwd: ws.integration_dir("fake"),
@@ -153,6 +210,7 @@ fn run_once(
     })?;
     let stored = emulator.count("benchItem")?;
     let status = emulator.last_resync_status(identifier)?;
+    let retries = emulator.injected_faults()?;
     emulator.stop()?;
     let mapped = mapped_records(records);
     if !run.success() || status.as_deref() != Some("completed") || stored < mapped {
@@ -170,6 +228,8 @@ fn run_once(
         mapped,
         stored,
         run,
+        faults,
+        retries,
     })
 }
 
@@ -221,6 +281,34 @@ fn write_bench_resources(ws: &Workspace, dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_owned())
 }
 
+fn print_fault_table(clean: Option<&E2eRun>, faulted: &E2eRun) {
+    println!();
+    println!("End-to-end resync under faults (every entity stored, resync completed):");
+    println!(
+        "  {:>24} {:>9} {:>9} {:>12} {:>9} {:>11}",
+        "", "records", "wall s", "entities/s", "retries", "peak RSS"
+    );
+    let row = |label: &str, run: &E2eRun| {
+        println!(
+            "  {:>24} {:>9} {:>9.2} {:>12.0} {:>9} {:>7.1} MiB",
+            label,
+            run.records,
+            run.run.wall.as_secs_f64(),
+            run.entities_per_second(),
+            run.retries,
+            run.run.max_rss_mib()
+        );
+    };
+    if let Some(clean) = clean {
+        row("no faults", clean);
+    }
+    let label = faulted
+        .faults
+        .map(|f| format!("{:.0} % 429/503", f.rate * 100.0))
+        .unwrap_or_default();
+    row(&label, faulted);
+}
+
 fn print_table(runs: &[E2eRun]) {
     println!();
     println!("End-to-end resync of the benchmark workload (fake integration → Port emulator):");
@@ -228,7 +316,7 @@ fn print_table(runs: &[E2eRun]) {
         "  {:>9} {:>9} {:>9} {:>12} {:>10} {:>11}",
         "records", "entities", "wall s", "entities/s", "CPU s", "peak RSS"
     );
-    for run in runs {
+    for run in runs.iter().filter(|r| r.faults.is_none()) {
         println!(
             "  {:>9} {:>9} {:>9.2} {:>12.0} {:>10.2} {:>7.1} MiB",
             run.records,

@@ -33,6 +33,11 @@ pub struct Emulator {
 impl Emulator {
     /// Starts `binary` (the `port-emulator` program), its output going to `log`.
     pub fn start(binary: &Path, log: &Path) -> Result<Emulator> {
+        Self::start_with(binary, log, &[])
+    }
+
+    /// Starts `binary` with extra command-line arguments (`--fail-rate 0.3`, …).
+    pub fn start_with(binary: &Path, log: &Path, extra: &[String]) -> Result<Emulator> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -51,6 +56,7 @@ impl Emulator {
                 CLIENT_ID,
             ])
             .args(["--client-secret", &client_secret])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .process_group(0)
@@ -135,6 +141,15 @@ impl Emulator {
             .read_to_string()
             .with_context(|| format!("reading the answer of GET {url}"))?;
         serde_json::from_str(&text).with_context(|| format!("GET {url} answered non-JSON: {text}"))
+    }
+
+    /// How many requests the emulator answered with an injected fault (each one a retry for
+    /// the client, which retries every refusal).
+    pub fn injected_faults(&self) -> Result<u64> {
+        let answer = self.get("/_emulator/faults")?;
+        answer["injected"]
+            .as_u64()
+            .with_context(|| format!("the injected-fault count is not a number: {answer}"))
     }
 
     /// How many entities a blueprint has.

@@ -52,6 +52,10 @@ enum Task {
         /// ships (`make static`: musl, dist profile).
         #[arg(long, conflicts_with = "binary")]
         release: bool,
+        /// Share of requests the emulator answers 429 or 503 in the extra run of the largest
+        /// record count (0 skips that run).
+        #[arg(long, default_value_t = 0.3)]
+        fault_rate: f64,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -174,6 +178,7 @@ fn run(task: Task) -> Result<()> {
             e2e_only,
             binary,
             release,
+            fault_rate,
         } => {
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
@@ -198,6 +203,7 @@ fn run(task: Task) -> Result<()> {
                     records,
                     micro: !e2e_only,
                     binary,
+                    fault_rate,
                 },
             )?;
         }

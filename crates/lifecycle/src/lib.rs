@@ -55,8 +55,8 @@ pub use mask::Masker;
 pub use metrics::Metrics;
 pub use progress::{KindProgress, KindProgressSnapshot, ResyncProgress};
 pub use report::{
-    AbortReason, Deletion, DeletionReport, FailureReason, KindCounts, KindReport, ResyncOutcome,
-    ResyncReport,
+    AbortReason, Deletion, DeletionReport, FailureGroup, FailureReason, FailureTally, KindCounts,
+    KindReport, Refusal, ResyncOutcome, ResyncReport,
 };
 pub use resync::{EngineConfig, ResyncCancel, ResyncEngine};
 pub use runtime::{Ocean, OceanBuilder, RunOutcome, RuntimeError, port_client_config};

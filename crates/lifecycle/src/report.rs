@@ -178,6 +178,14 @@ pub enum FailureReason {
     },
     /// Listing the integration's own entities in Port failed, so stale entities are unknown.
     Reconciliation(String),
+    /// Port refused entities (after the end-of-resync retry, when it ran): the catalog in Port
+    /// is missing them.
+    EntityFailures {
+        /// Entities Port did not store.
+        failed: u64,
+        /// Why, most common first.
+        groups: Vec<FailureGroup>,
+    },
 }
 
 impl fmt::Display for FailureReason {
@@ -192,6 +200,17 @@ impl fmt::Display for FailureReason {
             ),
             FailureReason::Reconciliation(e) => {
                 write!(f, "could not list the integration's entities in Port: {e}")
+            }
+            FailureReason::EntityFailures { failed, groups } => {
+                write!(f, "Port refused {failed} entities")?;
+                for (i, group) in groups.iter().take(3).enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    write!(f, "{group}")?;
+                }
+                if groups.len() > 3 {
+                    write!(f, "; and {} other reason(s)", groups.len() - 3)?;
+                }
+                Ok(())
             }
         }
     }
@@ -271,6 +290,8 @@ pub struct KindReport {
     pub errors: Vec<String>,
     /// How many errors there were in all (`errors` keeps the first ones).
     pub error_count: usize,
+    /// The entities Port refused, by blueprint and reason.
+    pub failures: FailureTally,
     /// Time spent on the kind.
     pub duration: Duration,
 }
@@ -284,6 +305,110 @@ impl KindReport {
     /// `kind#index`, how failed kinds are named.
     pub fn label(&self) -> String {
         format!("{}#{}", self.kind, self.index)
+    }
+}
+
+/// Entities Port refused for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureGroup {
+    /// The blueprint they were written to.
+    pub blueprint: String,
+    /// Why Port refused them.
+    pub reason: Refusal,
+    /// How many.
+    pub count: u64,
+    /// The identifier of one of them.
+    pub example: String,
+}
+
+/// Why Port refused an entity, as grouped in reports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// The blueprint does not exist in Port.
+    MissingBlueprint,
+    /// Port's message (and status, when it gave one).
+    Port {
+        /// The status.
+        status: Option<u16>,
+        /// The message.
+        message: String,
+    },
+}
+
+impl fmt::Display for FailureGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entities = if self.count == 1 { "entity" } else { "entities" };
+        match &self.reason {
+            Refusal::MissingBlueprint => write!(
+                f,
+                "blueprint `{}` does not exist in Port — {} {entities}",
+                self.blueprint, self.count
+            ),
+            Refusal::Port { status, message } => {
+                write!(f, "{} {entities} of blueprint `{}`", self.count, self.blueprint)?;
+                if let Some(status) = status {
+                    write!(f, " ({status})")?;
+                }
+                write!(f, ": {message} (e.g. `{}`)", self.example)
+            }
+        }
+    }
+}
+
+/// Refused entities grouped by blueprint and reason. The number of groups is bounded: refusals
+/// of reasons beyond them are only counted, in `other`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailureTally {
+    groups: Vec<FailureGroup>,
+    /// Refusals whose group did not fit.
+    pub other: u64,
+}
+
+/// Distinct (blueprint, reason) groups a tally keeps.
+const MAX_FAILURE_GROUPS: usize = 32;
+
+impl FailureTally {
+    /// Counts `count` refusals of one reason. Returns whether the group is new to this tally.
+    pub fn add(&mut self, blueprint: &str, reason: &Refusal, example: &str, count: u64) -> bool {
+        if let Some(group) = self
+            .groups
+            .iter_mut()
+            .find(|g| g.blueprint == blueprint && &g.reason == reason)
+        {
+            group.count += count;
+            return false;
+        }
+        if self.groups.len() >= MAX_FAILURE_GROUPS {
+            self.other += count;
+            return false;
+        }
+        self.groups.push(FailureGroup {
+            blueprint: blueprint.to_owned(),
+            reason: reason.clone(),
+            count,
+            example: example.to_owned(),
+        });
+        true
+    }
+
+    /// Adds another tally's counts.
+    pub fn merge(&mut self, other: &FailureTally) {
+        for g in &other.groups {
+            self.add(&g.blueprint, &g.reason, &g.example, g.count);
+        }
+        self.other += other.other;
+    }
+
+    /// Whether nothing was refused.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.other == 0
+    }
+
+    /// The groups, most common first.
+    pub fn groups(&self) -> Vec<FailureGroup> {
+        let mut groups = self.groups.clone();
+        groups.sort_by(|a, b| b.count.cmp(&a.count));
+        groups
     }
 }
 
@@ -305,4 +430,53 @@ pub struct DeletionReport {
     pub retried: usize,
     /// Of those, how many succeeded on retry.
     pub retried_ok: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_grouped_and_named_most_common_first() {
+        let mut tally = FailureTally::default();
+        let missing = Refusal::MissingBlueprint;
+        let invalid = Refusal::Port {
+            status: Some(422),
+            message: "property `tier` must be a number".into(),
+        };
+        assert!(tally.add("benchItem", &missing, "\"i-1\"", 20));
+        assert!(!tally.add("benchItem", &missing, "\"i-9\"", 14_380));
+        assert!(tally.add("fakeService", &invalid, "\"svc-3\"", 3));
+        let mut other = FailureTally::default();
+        other.add("fakeService", &invalid, "\"svc-4\"", 2);
+        tally.merge(&other);
+        let groups = tally.groups();
+        assert_eq!(groups[0].count, 14_400);
+        assert_eq!(groups[1].count, 5);
+        let reason = FailureReason::EntityFailures {
+            failed: 14_405,
+            groups,
+        };
+        assert_eq!(
+            reason.to_string(),
+            "Port refused 14405 entities: blueprint `benchItem` does not exist in Port — 14400 \
+             entities; 5 entities of blueprint `fakeService` (422): property `tier` must be a \
+             number (e.g. `\"svc-3\"`)"
+        );
+        assert_eq!(
+            ResyncOutcome::Failed(reason).status(),
+            ResyncStatus::Failed
+        );
+    }
+
+    #[test]
+    fn a_tally_keeps_a_bounded_number_of_groups() {
+        let mut tally = FailureTally::default();
+        for i in 0..(MAX_FAILURE_GROUPS + 5) {
+            tally.add(&format!("bp{i}"), &Refusal::MissingBlueprint, "x", 1);
+        }
+        assert_eq!(tally.groups().len(), MAX_FAILURE_GROUPS);
+        assert_eq!(tally.other, 5);
+        assert!(!tally.is_empty());
+    }
 }

@@ -1,7 +1,14 @@
 //! Startup in Port (lifecycle.md §2 steps 5–7 and §3): the runtime compatibility check, then
-//! creating or updating the integration record and, on first start, provisioning the defaults
-//! of `.port/resources` (mapping, blueprints in three stages with rollback, actions, scorecards,
-//! pages).
+//! creating or updating the integration record and, until it is done, provisioning the defaults
+//! of `.port/resources` (mapping, blueprints in three stages, actions, scorecards, pages).
+//!
+//! Provisioning is resumable: the integration is marked `arePortResourcesInitialized` only once
+//! every default blueprint is in place, so a start that stops part-way (Port refusing after
+//! retries, a SIGKILL) leaves work the next start finishes. That start creates the blueprints
+//! still missing and completes the ones an interrupted start left bare, adding only what they
+//! lack ([`DefaultBlueprint::completion`]), so nothing a user made is changed. Python Ocean
+//! marks the integration initialized even when creation failed, and skips every default when
+//! any blueprint exists; both leave a first install stuck without blueprints.
 //!
 //! Every failure here is fatal for startup and comes back as a [`StartupError`] that names the
 //! step; the SDK prints it as the one-line reason the process exits with. Failures the reference
@@ -11,10 +18,10 @@ use futures::future::join_all;
 use ocean_config::{CreatePortResourcesOrigin, PortResources, Runtime, Settings};
 use ocean_mapping::PortAppConfig;
 use ocean_port_client::{
-    CreateIntegration, Integration, IntegrationPatch, PortClient, PortError, ProvisionPoll,
-    ResourcesOrigin,
+    BlueprintStage, CreateIntegration, DefaultBlueprint, Integration, IntegrationPatch,
+    PortClient, PortError, ProvisionPoll, ResourcesOrigin,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The organization feature flag that lets Port provision an integration's defaults.
 pub const USE_PROVISIONED_DEFAULTS: &str = "USE_PROVISIONED_DEFAULTS";
@@ -55,9 +62,10 @@ pub enum StartupError {
         /// The validation error.
         message: String,
     },
-    /// Creating the default blueprints failed; the ones created were deleted again.
+    /// Creating the default blueprints failed; the ones this start created were deleted again
+    /// and the integration is not marked initialized, so the next start tries again.
     #[error(
-        "creating the default blueprints failed (rolled back {rolled_back:?}): {}",
+        "creating the default blueprints failed (rolled back {rolled_back:?}; the next start tries again): {}",
         errors.join("; ")
     )]
     Blueprints {
@@ -65,6 +73,14 @@ pub enum StartupError {
         rolled_back: Vec<String>,
         /// What failed.
         errors: Vec<String>,
+    },
+    /// A default blueprint in `.port/resources` is not usable.
+    #[error("the default blueprints in {file} are invalid: {message}")]
+    DefaultBlueprints {
+        /// The resources folder.
+        file: String,
+        /// What is wrong.
+        message: String,
     },
 }
 
@@ -77,7 +93,7 @@ pub struct StartupOutcome {
     pub patched: bool,
     /// The origin of the default resources used.
     pub origin: ResourcesOrigin,
-    /// Whether the default resources were provisioned by this start.
+    /// Whether this start created or completed any default resource.
     pub provisioned: bool,
 }
 
@@ -347,99 +363,156 @@ async fn setup(
             }
             let empty = PortResources::default();
             let resources = resources.unwrap_or(&empty);
-            let created = create_resources(client, resources).await;
-            // Done, skipped because blueprints exist, or rolled back: all mark the integration
-            // initialized (a rollback still fails startup).
-            client
-                .patch_integration(&IntegrationPatch {
-                    are_port_resources_initialized: Some(true),
-                    ..IntegrationPatch::default()
-                })
-                .await
-                .map_err(port_step("marking the default resources initialized"))?;
-            created
+            let provisioned = provision_defaults(client, resources).await?;
+            if provisioned.complete {
+                client
+                    .patch_integration(&IntegrationPatch {
+                        are_port_resources_initialized: Some(true),
+                        ..IntegrationPatch::default()
+                    })
+                    .await
+                    .map_err(port_step("marking the default resources initialized"))?;
+            } else {
+                tracing::warn!(
+                    "Some default resources could not be created; the next start tries again"
+                );
+            }
+            Ok(provisioned.changed)
         }
     }
 }
 
-/// The three stages of each blueprint: bare, with relations, full.
-pub fn blueprint_stages(blueprints: &[Value]) -> [Vec<Value>; 3] {
-    let strip = |bp: &Value, keys: &[&str]| -> Value {
-        let mut map: Map<String, Value> = bp.as_object().cloned().unwrap_or_default();
-        for key in keys {
-            map.remove(*key);
-        }
-        Value::Object(map)
-    };
-    const COMPUTED: [&str; 3] = [
-        "calculationProperties",
-        "mirrorProperties",
-        "aggregationProperties",
-    ];
-    const LINKS: [&str; 3] = ["teamInheritance", "ownership", "relations"];
-    let all: Vec<&str> = COMPUTED.iter().chain(LINKS.iter()).copied().collect();
-    [
-        blueprints.iter().map(|bp| strip(bp, &all)).collect(),
-        blueprints.iter().map(|bp| strip(bp, &COMPUTED)).collect(),
-        blueprints.to_vec(),
-    ]
+/// What provisioning the defaults did.
+struct Provisioned {
+    /// Whether anything was created or completed.
+    changed: bool,
+    /// Whether every default resource is in place (the integration can be marked initialized).
+    complete: bool,
 }
 
-fn identifier_of(bp: &Value) -> String {
-    bp.get("identifier")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// Blueprints in three stages (rolled back on failure), then actions, scorecards and pages
-/// (failures logged). `Ok(true)` when created, `Ok(false)` when skipped because a blueprint
-/// already exists.
-async fn create_resources(
+/// Puts every default resource in place: the blueprints in stages (missing ones created, ones
+/// an interrupted start left incomplete completed), then actions, scorecards and pages.
+///
+/// A blueprint failure deletes the blueprints this start created and fails startup. Actions,
+/// scorecards and pages that exist already (409) are in place; one that Port refused for good
+/// (another 4xx) is logged and left, one that failed for a passing reason leaves provisioning
+/// incomplete so the next start tries again.
+async fn provision_defaults(
     client: &PortClient,
     resources: &PortResources,
-) -> Result<bool, StartupError> {
-    let [bare, with_relations, full] = blueprint_stages(&resources.blueprints);
-    let existing = join_all(bare.iter().map(|bp| {
-        let id = identifier_of(bp);
-        async move { client.get_blueprint(&id).await }
+) -> Result<Provisioned, StartupError> {
+    let defaults = DefaultBlueprint::parse_all(&resources.blueprints).map_err(|e| {
+        StartupError::DefaultBlueprints {
+            file: resources.dir.display().to_string(),
+            message: e.to_string(),
+        }
+    })?;
+    let mut changed = provision_blueprints(client, &defaults).await?;
+
+    let actions = join_all(resources.actions.iter().map(|a| client.create_action(a))).await;
+    let scorecards = join_all(resources.scorecards.iter().flat_map(|preset| {
+        preset
+            .data
+            .iter()
+            .map(|card| client.create_scorecard(&preset.blueprint, card))
     }))
     .await;
-    let found: Vec<String> = existing
-        .into_iter()
-        .filter_map(|r| r.ok().flatten().map(|bp| bp.identifier))
-        .collect();
-    if !found.is_empty() {
-        tracing::info!(
-            blueprints = ?found,
-            "Blueprints already exist. Skipping integration default creation..."
-        );
-        return Ok(false);
-    }
-    let results = join_all(bare.iter().map(|bp| client.create_blueprint(bp))).await;
-    let mut created = Vec::new();
-    let mut errors = Vec::new();
-    for (bp, result) in bare.iter().zip(results) {
+    let pages = join_all(resources.pages.iter().map(|p| client.create_page(p))).await;
+    let mut complete = true;
+    for result in actions.into_iter().chain(scorecards).chain(pages) {
         match result {
-            Ok(_) => created.push(identifier_of(bp)),
-            Err(e) => errors.push(format!("creating blueprint '{}': {e}", identifier_of(bp))),
+            Ok(()) => changed = true,
+            Err(error) if error.is_conflict() => {}
+            Err(error) if error.is_transient() => {
+                complete = false;
+                tracing::warn!(%error, "Could not create a default resource; the next start tries again");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Port refused a default resource; continuing without it")
+            }
         }
     }
+    Ok(Provisioned { changed, complete })
+}
+
+/// The default blueprints, in three stages: missing ones are created bare, then every one gets
+/// its relations, then its computed properties — the whole stage for the blueprints this start
+/// created, what they lack for the ones that existed. Returns whether anything was written.
+async fn provision_blueprints(
+    client: &PortClient,
+    defaults: &[DefaultBlueprint],
+) -> Result<bool, StartupError> {
+    let existing = join_all(defaults.iter().map(|bp| client.get_blueprint(bp.identifier()))).await;
+    let mut found = Vec::with_capacity(defaults.len());
+    for result in existing {
+        let existing = result.map_err(|source| match source {
+            e @ PortError::Auth(_) => StartupError::Auth(e),
+            source => StartupError::Port {
+                step: "reading the default blueprints",
+                source,
+            },
+        })?;
+        found.push(existing);
+    }
+    let missing: Vec<&DefaultBlueprint> = defaults
+        .iter()
+        .zip(&found)
+        .filter(|(_, existing)| existing.is_none())
+        .map(|(bp, _)| bp)
+        .collect();
+    let present: Vec<String> = defaults
+        .iter()
+        .zip(&found)
+        .filter(|(_, existing)| existing.is_some())
+        .map(|(bp, _)| bp.identifier().to_owned())
+        .collect();
+    if !present.is_empty() {
+        tracing::info!(
+            blueprints = ?present,
+            "Default blueprints exist already; adding only what they lack"
+        );
+    }
+
+    let bodies: Vec<Value> = missing.iter().map(|bp| bp.bare()).collect();
+    let results = join_all(bodies.iter().map(|body| client.create_blueprint(body))).await;
+    let mut created = Vec::new();
+    let mut errors = Vec::new();
+    for (bp, result) in missing.iter().zip(results) {
+        match result {
+            Ok(_) => created.push(bp.identifier().to_owned()),
+            Err(e) => errors.push(format!("creating blueprint '{}': {e}", bp.identifier())),
+        }
+    }
+    let mut changed = !created.is_empty();
     if errors.is_empty() {
-        for stage in [&with_relations, &full] {
+        'stages: for stage in [BlueprintStage::Links, BlueprintStage::Computed] {
+            // Each blueprint's body for this stage: the stage for the ones created now, the
+            // completion for the ones that existed (none when they lack nothing).
+            let bodies: Vec<(&str, Value)> = defaults
+                .iter()
+                .zip(&found)
+                .filter_map(|(bp, existing)| {
+                    let body = match existing {
+                        None => Some(bp.stage(stage)),
+                        Some(existing) => bp.completion(existing, stage),
+                    };
+                    body.map(|body| (bp.identifier(), body))
+                })
+                .collect();
             let results = join_all(
-                stage
+                bodies
                     .iter()
-                    .map(|bp| async move { client.patch_blueprint(&identifier_of(bp), bp).await }),
+                    .map(|(id, body)| client.patch_blueprint(id, body)),
             )
             .await;
-            for (bp, result) in stage.iter().zip(results) {
-                if let Err(e) = result {
-                    errors.push(format!("updating blueprint '{}': {e}", identifier_of(bp)));
+            for ((id, _), result) in bodies.iter().zip(results) {
+                match result {
+                    Ok(()) => changed = true,
+                    Err(e) => errors.push(format!("updating blueprint '{id}': {e}")),
                 }
             }
             if !errors.is_empty() {
-                break;
+                break 'stages;
             }
         }
     }
@@ -456,24 +529,7 @@ async fn create_resources(
             errors,
         });
     }
-    let actions = join_all(resources.actions.iter().map(|a| client.create_action(a))).await;
-    let scorecards = join_all(resources.scorecards.iter().flat_map(|preset| {
-        preset
-            .data
-            .iter()
-            .map(|card| client.create_scorecard(&preset.blueprint, card))
-    }))
-    .await;
-    let pages = join_all(resources.pages.iter().map(|p| client.create_page(p))).await;
-    for error in actions
-        .into_iter()
-        .chain(scorecards)
-        .chain(pages)
-        .filter_map(Result::err)
-    {
-        tracing::warn!(%error, "Failed to create a default resource; continuing");
-    }
-    Ok(true)
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -507,29 +563,5 @@ mod tests {
         );
         assert_eq!(decide_origin(None, true), ResourcesOrigin::Port);
         assert_eq!(decide_origin(None, false), ResourcesOrigin::Default);
-    }
-
-    #[test]
-    fn blueprint_stages_strip_in_order() {
-        let bp = json!({
-            "identifier": "svc", "title": "Service", "schema": {"properties": {}},
-            "relations": {"team": {"target": "team"}}, "ownership": {"type": "Direct"},
-            "teamInheritance": {"path": "team"}, "mirrorProperties": {"m": {}},
-            "calculationProperties": {"c": {}}, "aggregationProperties": {"a": {}}
-        });
-        let [bare, rel, full] = blueprint_stages(std::slice::from_ref(&bp));
-        assert_eq!(
-            bare[0],
-            json!({"identifier": "svc", "title": "Service", "schema": {"properties": {}}})
-        );
-        assert_eq!(
-            rel[0],
-            json!({
-                "identifier": "svc", "title": "Service", "schema": {"properties": {}},
-                "relations": {"team": {"target": "team"}}, "ownership": {"type": "Direct"},
-                "teamInheritance": {"path": "team"}
-            })
-        );
-        assert_eq!(full[0], bp);
     }
 }

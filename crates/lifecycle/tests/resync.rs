@@ -481,3 +481,48 @@ async fn the_fetcher_never_runs_far_ahead_of_the_upserts() {
     );
     h.emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entities_port_refuses_fail_the_resync_named_by_reason_and_delete_nothing() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let ocean = h.ocean();
+    ocean.start().await.expect("startup");
+    h.data.set("service", (0..1000).map(service).collect());
+    assert!(ocean.resync().await.is_success());
+
+    // The mapping now writes services to a blueprint that does not exist in Port.
+    let mut mapping = mapping();
+    mapping["resources"][1]["port"]["entity"]["mappings"]["blueprint"] = json!("\"ghost\"");
+    h.client
+        .patch_integration_config(&mapping, false)
+        .await
+        .unwrap();
+    h.emulator.controls().clear_requests();
+    let report = ocean.resync().await;
+    let ResyncOutcome::Failed(FailureReason::EntityFailures { failed, groups }) = &report.outcome
+    else {
+        panic!("expected entity failures, got {:?}", report.outcome);
+    };
+    assert_eq!(*failed, 1000);
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].blueprint, "ghost");
+    assert_eq!(groups[0].reason, ocean_lifecycle::Refusal::MissingBlueprint);
+    assert_eq!(groups[0].count, 1000);
+    assert!(
+        report
+            .outcome
+            .to_string()
+            .contains("blueprint `ghost` does not exist in Port — 1000 entities"),
+        "{}",
+        report.outcome
+    );
+    assert!(!report.is_success());
+    assert_eq!(h.states().await.last().map(String::as_str), Some("failed"));
+    // Once Port said the blueprint is missing, later batches are not sent: only the batches
+    // already in flight (at most eight of fifty entities, three requests each) reach Port.
+    let sent = h.count_requests("POST", "/v1/blueprints/ghost/entities/bulk");
+    assert!((1..=24).contains(&sent), "{sent} bulk requests");
+    // Nothing deleted: the services written by the first resync are all still there.
+    assert_eq!(h.stored("service").await.len(), 1000);
+    h.emulator.shutdown().await.unwrap();
+}

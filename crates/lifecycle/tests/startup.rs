@@ -1,5 +1,6 @@
 //! Startup in Port against the emulator: the integration record, the default resources in
-//! stages with rollback, and the second start that leaves them alone.
+//! stages with rollback, the second start that leaves them alone, and the start that finishes
+//! what an interrupted one left.
 
 mod common;
 
@@ -116,7 +117,19 @@ async fn a_failing_blueprint_stage_rolls_back_and_fails_startup() {
     }
     assert!(h.emulator.blueprint("team").await.unwrap().is_none());
     assert!(h.emulator.blueprint("service").await.unwrap().is_none());
-    // The reference marks the integration initialized even after a rollback.
+    // Not marked initialized (the reference marks it even after a rollback, so its next start
+    // never creates the blueprints): the next start, with the mistake fixed, provisions them.
+    let integration = h
+        .emulator
+        .integration(INTEGRATION_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(integration["arePortResourcesInitialized"], json!(true));
+    let outcome = h.ocean().start().await.expect("the next start");
+    assert!(!outcome.created && outcome.provisioned);
+    let service = h.emulator.blueprint("service").await.unwrap().unwrap();
+    assert_eq!(service["relations"]["team"]["target"], json!("team"));
     let integration = h
         .emulator
         .integration(INTEGRATION_ID)
@@ -128,18 +141,69 @@ async fn a_failing_blueprint_stage_rolls_back_and_fails_startup() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn existing_blueprints_skip_creation_and_an_empty_mapping_is_filled() {
+async fn a_start_interrupted_after_the_bare_stage_is_finished_by_the_next() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    // What a start killed between the stages leaves: the integration, not initialized, and
+    // the blueprints bare (no relations).
+    h.client
+        .create_integration(&ocean_port_client::CreateIntegration {
+            changelog_destination: json!({}),
+            config: Some(mapping()),
+            actions_processing_enabled: false,
+            incremental_sync_enabled: false,
+            origin: ResourcesOrigin::Default,
+        })
+        .await
+        .unwrap();
+    for bp in ocean_port_client::DefaultBlueprint::parse_all(&blueprints()).unwrap() {
+        h.client.create_blueprint(&bp.bare()).await.unwrap();
+    }
+    assert!(
+        h.emulator.blueprint("service").await.unwrap().unwrap()["relations"]
+            .as_object()
+            .is_none_or(|r| r.is_empty())
+    );
+    h.emulator.controls().clear_requests();
+    let outcome = h.ocean().start().await.expect("start");
+    assert!(outcome.provisioned);
+    // No blueprint created again; the bare service gets its relation, the team lacks nothing.
+    assert_eq!(h.count_requests("POST", "/v1/blueprints"), 0);
+    assert_eq!(h.count_requests("PATCH", "/v1/blueprints/service"), 1);
+    assert_eq!(h.count_requests("PATCH", "/v1/blueprints/team"), 0);
+    let service = h.emulator.blueprint("service").await.unwrap().unwrap();
+    assert_eq!(service["relations"]["team"]["target"], json!("team"));
+    let integration = h
+        .emulator
+        .integration(INTEGRATION_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(integration["arePortResourcesInitialized"], json!(true));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_blueprint_keeps_what_it_has_and_the_missing_ones_are_created() {
     let h = Harness::new(json!({"type": "ONCE"})).await;
     h.emulator
-        .create_blueprint(json!({"identifier": "team", "title": "Team (mine)"}))
+        .create_blueprint(json!({"identifier": "team", "title": "Team (mine)",
+            "schema": {"properties": {"size": {"type": "string", "title": "Mine"},
+                "lead": {"type": "string"}}, "required": []}}))
         .await
         .unwrap();
     let outcome = h.ocean().start().await.expect("start");
-    assert!(outcome.created);
-    assert_eq!(h.count_requests("POST", "/v1/blueprints"), 0);
+    assert!(outcome.created && outcome.provisioned);
+    assert_eq!(h.count_requests("POST", "/v1/blueprints"), 1);
+    // The user's team is not patched: it has every default property (its own `size` wins).
+    assert_eq!(h.count_requests("PATCH", "/v1/blueprints/team"), 0);
     let team = h.emulator.blueprint("team").await.unwrap().unwrap();
     assert_eq!(team["title"], json!("Team (mine)"));
-    assert!(h.emulator.blueprint("service").await.unwrap().is_none());
+    assert_eq!(
+        team["schema"]["properties"]["size"],
+        json!({"type": "string", "title": "Mine"})
+    );
+    let service = h.emulator.blueprint("service").await.unwrap().unwrap();
+    assert_eq!(service["relations"]["team"]["target"], json!("team"));
     h.emulator.shutdown().await.unwrap();
 }
 

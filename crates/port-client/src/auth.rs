@@ -126,7 +126,7 @@ impl Inner {
             // about seven minutes before failing; Ocean fails at once and says why.
             let call = Call::new(Method::POST, self.api(&["auth", "access_token"]))
                 .without_auth()
-                .retryable()
+                .harmless_to_repeat()
                 .final_statuses(&[401, 403])
                 .body(Bytes::from(body.to_string()));
             let fetched_at = Instant::now();

@@ -22,7 +22,7 @@ use crate::client::PortClient;
 use crate::config::UserAgentFeature;
 use crate::error::PortError;
 use crate::pyfmt::python_isoformat;
-use crate::transport::Call;
+use crate::transport::{Call, Reply};
 
 /// Entities per page when listing the integration's own entities.
 pub const DATASOURCE_PAGE_SIZE: u64 = 5000;
@@ -198,6 +198,29 @@ pub struct UpsertFailure {
     pub status: Option<u16>,
     /// Port's message, or the request error.
     pub message: String,
+    /// Whether the entity itself, its whole request, or its blueprint was the problem.
+    pub cause: FailureCause,
+}
+
+/// What made Port refuse an entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureCause {
+    /// Port refused this entity (its own error in a bulk answer, or its single upsert).
+    Entity,
+    /// The whole request failed (after retries); every entity of it shares the error.
+    Request,
+    /// The blueprint does not exist in Port: the bulk route answered 404 `not_found`.
+    MissingBlueprint,
+}
+
+impl UpsertFailure {
+    fn entity(status: Option<u16>, message: impl Into<String>) -> Self {
+        UpsertFailure {
+            status,
+            message: message.into(),
+            cause: FailureCause::Entity,
+        }
+    }
 }
 
 /// What a single upsert (E1) returned.
@@ -277,10 +300,10 @@ fn blueprint_of(entity: &Entity) -> String {
 /// Maps a bulk answer onto the chunk's entities by `index`.
 fn outcomes_from_answer(len: usize, answer: BulkAnswer) -> Vec<UpsertOutcome> {
     let missing = || {
-        UpsertOutcome::Failed(UpsertFailure {
-            status: None,
-            message: "Port reported no result for this entity".into(),
-        })
+        UpsertOutcome::Failed(UpsertFailure::entity(
+            None,
+            "Port reported no result for this entity",
+        ))
     };
     let mut outcomes: Vec<Option<UpsertOutcome>> = vec![None; len];
     for error in answer.errors.unwrap_or_default() {
@@ -290,13 +313,13 @@ fn outcomes_from_answer(len: usize, answer: BulkAnswer) -> Vec<UpsertOutcome> {
         *slot = Some(if error.identifier == json!("unknown") {
             UpsertOutcome::SearchIdentifierMiss
         } else {
-            UpsertOutcome::Failed(UpsertFailure {
-                status: error.status_code,
-                message: error
+            UpsertOutcome::Failed(UpsertFailure::entity(
+                error.status_code,
+                error
                     .message
                     .or(error.error)
                     .unwrap_or_else(|| "Port reported an error without a message".into()),
-            })
+            ))
         });
     }
     // A success wins over an error for the same index, as in Python Ocean.
@@ -317,6 +340,37 @@ fn all_failed(len: usize, error: &PortError) -> Vec<UpsertOutcome> {
     let failure = UpsertFailure {
         status: error.status(),
         message: error.to_string(),
+        cause: FailureCause::Request,
+    };
+    vec![UpsertOutcome::Failed(failure); len]
+}
+
+/// Port's `{"error": …, "message": …}` body of an error answer.
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The failure of every entity of a bulk request Port answered with an error status: a 404
+/// `not_found` on the bulk route means the blueprint does not exist.
+fn request_refused(len: usize, reply: &Reply) -> Vec<UpsertOutcome> {
+    let body: Option<ErrorBody> = reply.json().ok();
+    let not_found = reply.status.as_u16() == 404
+        && body
+            .as_ref()
+            .is_some_and(|b| b.error.as_deref() == Some("not_found"));
+    if !not_found {
+        return all_failed(len, &reply.http_error());
+    }
+    let failure = UpsertFailure {
+        status: Some(404),
+        message: body
+            .and_then(|b| b.message)
+            .unwrap_or_else(|| "the blueprint was not found".into()),
+        cause: FailureCause::MissingBlueprint,
     };
     vec![UpsertOutcome::Failed(failure); len]
 }
@@ -409,7 +463,7 @@ impl PortClient {
             Method::POST,
             inner.api(&["blueprints", blueprint, "entities", "bulk"]),
         )
-        .retryable()
+        .harmless_to_repeat()
         .feature(options.feature)
         .query(&options.query_params())
         .json(&BulkBody { entities: chunk });
@@ -420,7 +474,7 @@ impl PortClient {
         let reply = match reply {
             Ok(reply) => reply,
             Err(error) => {
-                tracing::error!(blueprint, entities = chunk.len(), %error, "Bulk upsert failed");
+                tracing::debug!(blueprint, entities = chunk.len(), %error, "Bulk upsert failed");
                 return all_failed(chunk.len(), &error);
             }
         };
@@ -441,21 +495,23 @@ impl PortClient {
                     Ok(SingleUpsert::SearchIdentifierUnresolved) => {
                         UpsertOutcome::SearchIdentifierMiss
                     }
-                    Ok(SingleUpsert::UnmetDependency) => UpsertOutcome::Failed(UpsertFailure {
-                        status: Some(404),
-                        message: "a related entity does not exist".into(),
-                    }),
-                    Err(error) => UpsertOutcome::Failed(UpsertFailure {
-                        status: error.status(),
-                        message: error.to_string(),
-                    }),
+                    Ok(SingleUpsert::UnmetDependency) => UpsertOutcome::Failed(
+                        UpsertFailure::entity(Some(404), "a related entity does not exist"),
+                    ),
+                    Err(error) => {
+                        UpsertOutcome::Failed(UpsertFailure::entity(error.status(), error.to_string()))
+                    }
                 })
                 .collect();
         }
         if !reply.is_success() {
-            let error = reply.http_error();
-            tracing::error!(blueprint, entities = chunk.len(), %error, "Bulk upsert failed");
-            return all_failed(chunk.len(), &error);
+            tracing::debug!(
+                blueprint,
+                entities = chunk.len(),
+                error = %reply.http_error(),
+                "Bulk upsert failed"
+            );
+            return request_refused(chunk.len(), &reply);
         }
         let outcomes = match reply.json::<BulkAnswer>() {
             Ok(answer) => outcomes_from_answer(chunk.len(), answer),
@@ -497,7 +553,7 @@ impl PortClient {
             Method::POST,
             inner.api(&["blueprints", &blueprint, "entities"]),
         )
-        .retryable()
+        .harmless_to_repeat()
         .feature(options.feature)
         .query(&options.query_params())
         .json(entity)?;
@@ -581,7 +637,7 @@ impl PortClient {
             Method::POST,
             inner.api(&["blueprints", blueprint, "bulk", "entities", "delete"]),
         )
-        .retryable()
+        .harmless_to_repeat()
         .feature(options.feature)
         .query(&options.query_params())
         .json(&json!({ "entities": ids }))?;
@@ -676,7 +732,7 @@ impl PortClient {
                 Method::POST,
                 inner.api(&["blueprints", "entities", "datasource-entities"]),
             )
-            .retryable()
+            .harmless_to_repeat()
             .feature(Some(feature))
             .json(&body)?;
             let reply = inner.execute(&call).await?.success()?;
@@ -743,7 +799,7 @@ impl PortClient {
         }
         params.extend(include.iter().map(|field| ("include", *field)));
         let call = Call::new(Method::POST, inner.api(&["entities", "search"]))
-            .retryable()
+            .harmless_to_repeat()
             .feature(Some(feature))
             .query(&params)
             .json(&query)?;
@@ -752,7 +808,8 @@ impl PortClient {
     }
 }
 
-/// Logs up to five per-entity failures of a bulk answer.
+/// Logs up to five per-entity failures of a bulk answer (at debug: the caller reports failures
+/// grouped by reason).
 fn log_entity_failures(blueprint: &str, chunk: &[&Entity], outcomes: &[UpsertOutcome]) {
     let failed: Vec<(usize, &UpsertFailure)> = outcomes
         .iter()
@@ -770,7 +827,7 @@ fn log_entity_failures(blueprint: &str, chunk: &[&Entity], outcomes: &[UpsertOut
         .take(5)
         .map(|(i, f)| format!("{}: {}", chunk[*i].identifier, f.message))
         .collect();
-    tracing::error!(
+    tracing::debug!(
         blueprint,
         failed_count = failed.len(),
         sample_errors = ?sample,
@@ -806,18 +863,12 @@ mod tests {
                 UpsertOutcome::Upserted {
                     identifier: json!("a")
                 },
-                UpsertOutcome::Failed(UpsertFailure {
-                    status: Some(422),
-                    message: "bad property".into()
-                }),
+                UpsertOutcome::Failed(UpsertFailure::entity(Some(422), "bad property")),
                 UpsertOutcome::Upserted {
                     identifier: json!("resolved")
                 },
                 UpsertOutcome::SearchIdentifierMiss,
-                UpsertOutcome::Failed(UpsertFailure {
-                    status: None,
-                    message: "Port reported no result for this entity".into()
-                }),
+                UpsertOutcome::Failed(UpsertFailure::entity(None, "Port reported no result for this entity")),
             ]
         );
     }
@@ -838,10 +889,7 @@ mod tests {
         );
         assert_eq!(
             got[0],
-            UpsertOutcome::Failed(UpsertFailure {
-                status: None,
-                message: "conflict".into()
-            })
+            UpsertOutcome::Failed(UpsertFailure::entity(None, "conflict"))
         );
         assert_eq!(
             outcomes_from_answer(2, answer(json!({"entities": null}))).len(),

@@ -42,6 +42,8 @@ pub enum PortError {
         message: String,
         /// Whether the failure was a timeout.
         timeout: bool,
+        /// Whether the connection failed before the request was sent (so Port never saw it).
+        unsent: bool,
     },
 
     /// Port answered 2xx but the body was not what Ocean expects.
@@ -95,6 +97,27 @@ impl PortError {
     /// Whether Port answered 404.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// Whether Port answered 409: what was to be created exists already.
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    /// Whether the failure may pass: Port refused or did not answer (429, 5xx, network), as
+    /// opposed to an answer about the request itself (4xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PortError::Transport { .. } => true,
+            PortError::Http { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            PortError::Auth(inner) => inner.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// Whether the request never reached Port (the connection failed before it was sent).
+    pub fn is_unsent(&self) -> bool {
+        matches!(self, PortError::Transport { unsent: true, .. })
     }
 
     /// Whether the request timed out.

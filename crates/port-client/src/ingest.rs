@@ -58,6 +58,7 @@ impl PortClient {
     pub async fn post_heartbeat(&self, ingest_url: &str, event_id: &str) -> Result<(), PortError> {
         let inner = &self.inner;
         let call = Call::new(Method::POST, inner.absolute(ingest_url, &["heartbeat"])?)
+            .harmless_to_repeat()
             .json(&json!({ "eventId": event_id }))?;
         inner.execute(&call).await?.success().map(|_| ())
     }

@@ -552,7 +552,10 @@ impl PortClient {
         if reply.status.as_u16() != 404 {
             return reply.success().map(|_| ());
         }
-        let post = Call::new(Method::POST, target).query(&query).json(&body)?;
+        let post = Call::new(Method::POST, target)
+            .harmless_to_repeat()
+            .query(&query)
+            .json(&body)?;
         inner.execute(&post).await?.success().map(|_| ())
     }
 }

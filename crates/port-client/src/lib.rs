@@ -23,6 +23,7 @@ pub mod batch;
 mod blueprints;
 mod client;
 mod config;
+mod defaults;
 mod entities;
 mod error;
 mod ingest;
@@ -42,8 +43,9 @@ pub use config::{
 };
 pub use entities::{
     BulkDeleteReport, DATASOURCE_PAGE_SIZE, DeleteOptions, DeleteOutcome, EventInfo, EventType,
-    SingleUpsert, UpsertFailure, UpsertOptions, UpsertOutcome,
+    FailureCause, SingleUpsert, UpsertFailure, UpsertOptions, UpsertOutcome,
 };
+pub use defaults::{BlueprintStage, DefaultBlueprint, InvalidDefaultBlueprint};
 pub use error::PortError;
 pub use integrations::{
     CreateIntegration, IntegrationPatch, ProvisionPoll, ResourcesOrigin, ResyncStateUpdate,

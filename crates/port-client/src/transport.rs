@@ -1,7 +1,21 @@
 //! Sending one logical request to Port: attach the User-Agent and the token, send, read the
-//! whole body, and — for retry-eligible requests — retry on the statuses and transport errors of
-//! `port-api.md` §2, waiting as the [`RetryPolicy`](crate::RetryPolicy) says and refreshing the
-//! token on a 401.
+//! whole body, and retry, waiting as the [`RetryPolicy`](crate::RetryPolicy) says and refreshing
+//! the token on a 401.
+//!
+//! Which failures are retried depends on what Port may have done with the request:
+//! - **Refused** — an answer that means Port did not apply it (the policy's statuses: 408, 429,
+//!   502, 503, 504, and 401 with a renewed token), or a connection that failed before the
+//!   request was sent: every call is retried, whatever its method.
+//! - **In doubt** — a 500, a timeout or a connection lost after the body was sent: Port may have
+//!   applied it. Only calls marked [`Repeat::Harmless`] are retried (at most
+//!   [`MAX_RETRIES_IN_DOUBT`] times): reads, searches, upserts (the same entity again), deletes,
+//!   PATCH/PUT of a named resource, the token. Calls that create something
+//!   ([`Repeat::OnlyIfRefused`]: a blueprint, the integration, an action, a scorecard, a page)
+//!   are not, since a second copy or a conflict could follow.
+//!
+//! Python Ocean retries only idempotent methods and a few marked POSTs, so a 429 on
+//! `POST /blueprints` or `PATCH …/resync-state` fails there; Ocean retries every refusal
+//! (README, compatibility).
 //!
 //! A [`Call`] is an immutable description (method, URL, body as shared bytes, headers), so each
 //! attempt rebuilds the HTTP request from it with the current token. Whether a non-2xx answer is
@@ -31,37 +45,48 @@ pub(crate) struct Target {
     pub(crate) path: String,
 }
 
+/// At most this many retries of a harmless call whose outcome is in doubt (a 500, a timeout
+/// after sending): a 500 that repeats is usually Port's answer, not a hiccup.
+pub(crate) const MAX_RETRIES_IN_DOUBT: u32 = 3;
+
+/// Whether sending a call again is harmless when Port may already have applied it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Repeating it leaves Port as one request would: retried on refusals and on doubt.
+    Harmless,
+    /// Repeating it after Port applied it would create a second copy or a conflict: retried only
+    /// when Port refused it or the connection failed before sending.
+    OnlyIfRefused,
+}
+
 /// One logical request.
 pub(crate) struct Call {
     pub(crate) method: Method,
     pub(crate) target: Target,
     body: Option<Bytes>,
     feature: Option<UserAgentFeature>,
-    retry: bool,
+    repeat: Repeat,
     auth: bool,
     final_statuses: &'static [u16],
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Call {
-    /// A request that is retry-eligible exactly when its method is idempotent (HEAD, GET, PUT,
-    /// DELETE, OPTIONS, TRACE), authenticated, with the plain User-Agent.
+    /// An authenticated request with the plain User-Agent. Every method but POST addresses a
+    /// named resource and is [`Repeat::Harmless`]; a POST creates something and is
+    /// [`Repeat::OnlyIfRefused`] unless marked with [`Call::harmless_to_repeat`].
     pub(crate) fn new(method: Method, target: Target) -> Self {
-        let retry = [
-            Method::HEAD,
-            Method::GET,
-            Method::PUT,
-            Method::DELETE,
-            Method::OPTIONS,
-            Method::TRACE,
-        ]
-        .contains(&method);
+        let repeat = if method == Method::POST {
+            Repeat::OnlyIfRefused
+        } else {
+            Repeat::Harmless
+        };
         Call {
             method,
             target,
             body: None,
             feature: None,
-            retry,
+            repeat,
             auth: true,
             final_statuses: &[],
             headers: Vec::new(),
@@ -75,9 +100,9 @@ impl Call {
         self
     }
 
-    /// Marks a POST as safe to retry (token, upserts, bulk delete, searches).
-    pub(crate) fn retryable(mut self) -> Self {
-        self.retry = true;
+    /// Marks a POST whose repetition is harmless (token, upserts, bulk delete, searches).
+    pub(crate) fn harmless_to_repeat(mut self) -> Self {
+        self.repeat = Repeat::Harmless;
         self
     }
 
@@ -206,16 +231,22 @@ impl Inner {
             None
         };
         let mut retries = 0u32;
+        let mut in_doubt = 0u32;
         loop {
             let (reason, headers) = match self.send_once(call, token.as_deref()).await {
                 Ok(reply) => {
                     let status = reply.status.as_u16();
                     self.counters.response(status);
-                    let again = call.retry
-                        && retries < policy.max_retries
-                        && policy.is_retryable_status(status)
-                        && !call.final_statuses.contains(&status);
-                    if !again {
+                    let verdict = if call.final_statuses.contains(&status) {
+                        Verdict::Final
+                    } else if policy.is_retryable_status(status) {
+                        Verdict::Refused
+                    } else if status == 500 {
+                        Verdict::InDoubt
+                    } else {
+                        Verdict::Final
+                    };
+                    if !self.may_retry(call, verdict, retries, in_doubt) {
                         if !reply.is_success() {
                             tracing::debug!(
                                 method = %call.method,
@@ -225,6 +256,9 @@ impl Inner {
                             );
                         }
                         return Ok(reply);
+                    }
+                    if verdict == Verdict::InDoubt {
+                        in_doubt += 1;
                     }
                     // A 401 on an authenticated call means the token was refused: get another
                     // before waiting (one fetch for all callers that saw it).
@@ -237,8 +271,16 @@ impl Inner {
                 }
                 Err(err) => {
                     self.counters.transport_error();
-                    if !(call.retry && retries < policy.max_retries) {
+                    let verdict = if err.is_unsent() {
+                        Verdict::Refused
+                    } else {
+                        Verdict::InDoubt
+                    };
+                    if !self.may_retry(call, verdict, retries, in_doubt) {
                         return Err(err);
+                    }
+                    if verdict == Verdict::InDoubt {
+                        in_doubt += 1;
                     }
                     (err.to_string(), HeaderMap::new())
                 }
@@ -260,6 +302,18 @@ impl Inner {
                 "Port request failed ({reason}); retrying"
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Whether a call gets another attempt after a failure of this kind.
+    fn may_retry(&self, call: &Call, verdict: Verdict, retries: u32, in_doubt: u32) -> bool {
+        if retries >= self.config.retry.max_retries {
+            return false;
+        }
+        match verdict {
+            Verdict::Final => false,
+            Verdict::Refused => true,
+            Verdict::InDoubt => call.repeat == Repeat::Harmless && in_doubt < MAX_RETRIES_IN_DOUBT,
         }
     }
 
@@ -297,9 +351,21 @@ impl Inner {
     }
 }
 
+/// What a failed attempt says about Port's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// An answer, not a hiccup: returned to the endpoint.
+    Final,
+    /// Port did not apply the request: it can be sent again, whatever it does.
+    Refused,
+    /// Port may have applied the request.
+    InDoubt,
+}
+
 /// Describes a network failure without the URL (which the error already names by path).
 fn transport_error(call: &Call, err: reqwest::Error) -> PortError {
     let timeout = err.is_timeout();
+    let unsent = err.is_connect() && !timeout;
     let err = err.without_url();
     let mut message = err.to_string();
     let mut source = err.source();
@@ -316,5 +382,6 @@ fn transport_error(call: &Call, err: reqwest::Error) -> PortError {
         path: call.target.path.clone(),
         message,
         timeout,
+        unsent,
     }
 }

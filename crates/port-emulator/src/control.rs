@@ -11,6 +11,8 @@ use crate::error::ApiError;
 use crate::model::RecordedRequest;
 use axum::http::{HeaderValue, StatusCode, header};
 use base64::Engine;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ocean_model::Secret;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,10 @@ pub struct FaultSettings {
     pub rate_limit: Option<u32>,
     /// Delay added before answering each request, in milliseconds.
     pub latency_ms: u64,
+    /// Seeds the choice of which requests fail (and how), so that a run with the same requests
+    /// in the same order meets the same faults. `None`: a fresh random seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// Shared by the HTTP handlers and every [`Controls`] handle.
@@ -49,6 +55,16 @@ struct FaultState {
     settings: FaultSettings,
     bucket: Option<Bucket>,
     fail_next: VecDeque<u16>,
+    rng: StdRng,
+    /// Requests answered with an injected fault so far.
+    injected: u64,
+}
+
+fn rng_for(seed: Option<u64>) -> StdRng {
+    match seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_os_rng(),
+    }
 }
 
 /// A token bucket holding at most one second's worth of requests.
@@ -131,6 +147,8 @@ impl Shared {
                 settings: faults,
                 bucket: faults.rate_limit.map(Bucket::new),
                 fail_next: VecDeque::new(),
+                rng: rng_for(faults.seed),
+                injected: 0,
             }),
             tokens: Mutex::new(TokenState {
                 ttl: token_ttl,
@@ -149,6 +167,7 @@ impl Shared {
         let latency = Duration::from_millis(state.settings.latency_ms);
         if let Some(status) = state.fail_next.pop_front() {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            state.injected += 1;
             return Verdict {
                 latency,
                 fault: Some(injected(status, None)),
@@ -158,18 +177,20 @@ impl Shared {
             && let Err(wait) = bucket.take()
         {
             let secs = wait.as_secs_f64().ceil().max(1.0);
+            state.injected += 1;
             return Verdict {
                 latency,
                 fault: Some(injected(StatusCode::TOO_MANY_REQUESTS, Some(secs as u64))),
             };
         }
         let rate = state.settings.fail_rate;
-        if rate > 0.0 && rand::random::<f64>() < rate {
-            let status = if rand::random::<bool>() {
+        if rate > 0.0 && state.rng.random::<f64>() < rate {
+            let status = if state.rng.random::<bool>() {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {
                 StatusCode::TOO_MANY_REQUESTS
             };
+            state.injected += 1;
             return Verdict {
                 latency,
                 fault: Some(injected(status, None)),
@@ -260,7 +281,22 @@ impl Controls {
         if state.settings.rate_limit != settings.rate_limit {
             state.bucket = settings.rate_limit.map(Bucket::new);
         }
+        if settings.seed.is_some() {
+            state.rng = rng_for(settings.seed);
+        }
         state.settings = settings;
+    }
+
+    /// Restarts the fault choices from `seed`.
+    pub fn set_seed(&self, seed: u64) {
+        let mut state = lock(&self.shared.faults);
+        state.settings.seed = Some(seed);
+        state.rng = rng_for(Some(seed));
+    }
+
+    /// How many requests were answered with an injected fault so far.
+    pub fn injected_faults(&self) -> u64 {
+        lock(&self.shared.faults).injected
     }
 
     /// Answers this fraction (0.0–1.0) of requests with 503 or 429.
@@ -358,6 +394,30 @@ mod tests {
             let status = shared.verdict().fault.map(|f| f.status.as_u16());
             assert!(matches!(status, Some(429 | 503)), "{status:?}");
         }
+    }
+
+    #[test]
+    fn a_seed_repeats_the_same_faults_and_they_are_counted() {
+        let run = |seed| {
+            let shared = shared(FaultSettings {
+                fail_rate: 0.3,
+                seed: Some(seed),
+                ..FaultSettings::default()
+            });
+            let statuses: Vec<Option<u16>> = (0..200)
+                .map(|_| shared.verdict().fault.map(|f| f.status.as_u16()))
+                .collect();
+            let injected = lock(&shared.faults).injected;
+            (statuses, injected)
+        };
+        let (first, injected) = run(7);
+        assert_eq!(run(7).0, first);
+        assert_ne!(run(8).0, first);
+        let failed = first.iter().filter(|s| s.is_some()).count() as u64;
+        assert_eq!(injected, failed);
+        // About 30 %, both kinds.
+        assert!((30..=90).contains(&failed), "{failed}");
+        assert!(first.contains(&Some(429)) && first.contains(&Some(503)));
     }
 
     #[test]

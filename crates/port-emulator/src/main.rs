@@ -33,6 +33,9 @@ struct Args {
     /// Fraction of requests (0.0-1.0) answered 503 or 429.
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
     fail_rate: f64,
+    /// Seed of the choice of failed requests, so a run meets the same faults again.
+    #[arg(long)]
+    fault_seed: Option<u64>,
     /// Requests per second accepted; beyond it, 429 with Retry-After.
     #[arg(long)]
     rate_limit: Option<u32>,
@@ -82,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             fail_rate: args.fail_rate,
             rate_limit: args.rate_limit,
             latency_ms: args.latency_ms,
+            seed: args.fault_seed,
         },
         feature_flags: args.feature_flags,
         ..defaults

@@ -931,7 +931,8 @@ async fn faults_are_injected_and_change_nothing() {
         FaultSettings {
             fail_rate: 0.0,
             rate_limit: Some(2),
-            latency_ms: 1
+            latency_ms: 1,
+            seed: None,
         }
     );
 }

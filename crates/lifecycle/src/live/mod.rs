@@ -643,6 +643,7 @@ impl LiveEvents {
             include: None,
             keep_failed: false,
             fence: None,
+            missing_blueprints: Arc::default(),
         });
         let metrics = self.engine.metrics();
         let mut ok = true;
@@ -661,7 +662,13 @@ impl LiveEvents {
             });
             if outcome.failed > 0 {
                 ok = false;
-                tracing::warn!(trace_id, kind, failed = outcome.failed, samples = ?outcome.failure_samples, "Live event: Port refused entities");
+                let reasons: Vec<String> = outcome
+                    .failures
+                    .groups()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                tracing::warn!(trace_id, kind, failed = outcome.failed, ?reasons, "Live event: Port refused entities");
             }
         }
         if !removals.is_empty() {

@@ -32,7 +32,7 @@ use super::{KindSink, ResyncEngine};
 use crate::integration::{FetchContext, FetchError, Page};
 use crate::metrics::{EntitiesFailed, EntitiesUpserted, ItemsFetched};
 use crate::progress::KindProgress;
-use crate::report::{KindCounts, KindReport};
+use crate::report::{FailureTally, KindCounts, KindReport, Refusal};
 
 /// Raw examples sent to Port per kind.
 pub const EXAMPLES_PER_KIND: usize = 5;
@@ -90,6 +90,7 @@ impl ResyncEngine {
                 counts: KindCounts::default(),
                 errors: Vec::new(),
                 error_count: 0,
+                failures: FailureTally::default(),
                 duration: Default::default(),
             },
             misconfigured: Vec::new(),
@@ -388,6 +389,16 @@ impl ResyncEngine {
             sink.seen.insert(key);
         }
         sink.failed_upserts.extend(outcome.failed_entities);
+        for group in outcome.failures.groups() {
+            // Each reason is logged once per resync, when first met.
+            if sink
+                .logged_refusals
+                .add(&group.blueprint, &group.reason, &group.example, 0)
+            {
+                log_refusal(kind, &group);
+            }
+        }
+        state.report.failures.merge(&outcome.failures);
         if let Some(error) = outcome.filter_error {
             if !state.filter_warned {
                 state.filter_warned = true;
@@ -431,6 +442,28 @@ impl ResyncEngine {
                 tracing::warn!(kind = %kind, field = %field, batches, "{message}");
             }
         }
+    }
+}
+
+/// The one line that says Port refuses entities for a reason, and what to do about it.
+fn log_refusal(kind: &str, group: &crate::report::FailureGroup) {
+    match &group.reason {
+        Refusal::MissingBlueprint => tracing::error!(
+            kind,
+            blueprint = %group.blueprint,
+            "Blueprint `{}` does not exist in Port, so Port refuses every entity of it. Create it \
+             (an integration creates its default blueprints from .port/resources at start, until \
+             they are all in place) or change the mapping's `blueprint` expression; this resync \
+             will report failed and delete nothing",
+            group.blueprint
+        ),
+        Refusal::Port { status, message } => tracing::warn!(
+            kind,
+            blueprint = %group.blueprint,
+            status = ?status,
+            example = %group.example,
+            "Port refused entities: {message}"
+        ),
     }
 }
 

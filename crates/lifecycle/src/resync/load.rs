@@ -4,20 +4,25 @@
 //! resolved keys, and the failed entities when they will be retried).
 //!
 //! A load job owns its entities and runs as its own task, so several batches upsert at once
-//! while later pages are still being fetched and mapped. The filter searches Port in chunks of
+//! while later pages are still being fetched and mapped. Refused entities are tallied by
+//! blueprint and reason; once Port has said a blueprint does not exist, later entities of it
+//! are counted as refused for that reason without sending them. The filter searches Port in chunks of
 //! 50 identifiers per blueprint, restricted to this integration's datasource and to the fields
 //! the mapping writes; if any search fails the whole batch is upserted (a warning says so).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ocean_model::{Entity, EntityKey};
-use ocean_port_client::{PortClient, UpsertOptions, UpsertOutcome, UserAgentFeature};
+use ocean_port_client::{
+    FailureCause, PortClient, UpsertFailure, UpsertOptions, UpsertOutcome, UserAgentFeature,
+};
 use serde_json::{Value, json};
 
 use crate::compare::is_changed;
 use crate::fence::LiveWrites;
+use crate::report::{FailureTally, Refusal};
 
 /// Identifiers per changed-entity search, as in Python Ocean.
 pub const SEARCH_CHUNK: usize = 50;
@@ -37,6 +42,47 @@ pub(crate) struct LoadSpec {
     pub keep_failed: bool,
     /// Skip entities a live event wrote after their page was fetched (resyncs only).
     pub fence: Option<Arc<LiveWrites>>,
+    /// Blueprints Port said do not exist, shared by the load jobs of one resync (or event).
+    pub missing_blueprints: Arc<MissingBlueprints>,
+}
+
+/// The blueprints Port answered `not_found` for during one resync.
+#[derive(Debug, Default)]
+pub(crate) struct MissingBlueprints(Mutex<HashSet<String>>);
+
+impl MissingBlueprints {
+    fn contains(&self, blueprint: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(blueprint)
+    }
+
+    fn insert(&self, blueprint: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(blueprint);
+    }
+}
+
+/// The reason an upsert failure is grouped under.
+fn refusal(failure: &UpsertFailure) -> Refusal {
+    match failure.cause {
+        FailureCause::MissingBlueprint => Refusal::MissingBlueprint,
+        FailureCause::Entity | FailureCause::Request => Refusal::Port {
+            status: failure.status,
+            message: failure.message.clone(),
+        },
+    }
+}
+
+/// An entity's blueprint as text (a string as it is, anything else as JSON).
+fn blueprint_text(entity: &Entity) -> String {
+    match &entity.blueprint {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// What one load job did.
@@ -53,8 +99,8 @@ pub(crate) struct LoadOutcome {
     pub resolved: Vec<EntityKey>,
     /// Why the changed-entity filter was bypassed, if it was.
     pub filter_error: Option<String>,
-    /// Up to three messages of failed entities.
-    pub failure_samples: Vec<String>,
+    /// The failed entities by blueprint and reason.
+    pub failures: FailureTally,
 }
 
 /// Runs the fence, the filter and the upsert for one batch whose raw items were fetched at
@@ -106,6 +152,19 @@ pub(crate) async fn load(
         }
         _ => entities,
     };
+    // Entities of a blueprint Port already said is missing would only be refused again.
+    let (to_write, doomed): (Vec<Entity>, Vec<Entity>) = to_write
+        .into_iter()
+        .partition(|e| !spec.missing_blueprints.contains(&blueprint_text(e)));
+    for entity in &doomed {
+        outcome.failed += 1;
+        outcome.failures.add(
+            &blueprint_text(entity),
+            &Refusal::MissingBlueprint,
+            &entity.identifier.to_string(),
+            1,
+        );
+    }
     if to_write.is_empty() {
         return outcome;
     }
@@ -123,12 +182,15 @@ pub(crate) async fn load(
             UpsertOutcome::SearchIdentifierMiss => {}
             UpsertOutcome::Failed(failure) => {
                 outcome.failed += 1;
-                if outcome.failure_samples.len() < 3 {
-                    outcome
-                        .failure_samples
-                        .push(format!("{}: {}", entity.key(), failure.message));
-                }
-                if spec.keep_failed {
+                let blueprint = blueprint_text(&entity);
+                let reason = refusal(&failure);
+                outcome
+                    .failures
+                    .add(&blueprint, &reason, &entity.identifier.to_string(), 1);
+                if reason == Refusal::MissingBlueprint {
+                    // Retrying it one by one at the end would be refused the same way.
+                    spec.missing_blueprints.insert(blueprint);
+                } else if spec.keep_failed {
                     outcome.failed_entities.push(entity);
                 }
             }
@@ -239,6 +301,7 @@ mod tests {
             include: None,
             keep_failed: false,
             fence: Some(fence.clone()),
+            missing_blueprints: Arc::default(),
         });
         let entities: Vec<Entity> = (0..3)
             .map(|i| e(json!({"identifier": format!("svc-{i}"), "blueprint": "service"})))

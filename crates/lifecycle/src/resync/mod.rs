@@ -32,7 +32,8 @@ use crate::metrics::{EntitiesDeleted, Metrics, RECONCILIATION_KIND};
 use crate::progress::ResyncProgress;
 use crate::reconcile;
 use crate::report::{
-    AbortReason, DeletionReport, FailureReason, KindReport, ResyncOutcome, ResyncReport,
+    AbortReason, DeletionReport, FailureReason, FailureTally, KindReport, ResyncOutcome,
+    ResyncReport,
 };
 
 /// How the engine runs: pipeline bounds and the settings it reads.
@@ -151,6 +152,8 @@ pub(crate) struct KindSink {
     pub relation_targets: Option<RelationTargets>,
     /// Collected only when `createMissingRelatedEntities` is false (retried at the end).
     pub failed_upserts: Vec<Entity>,
+    /// Refusal reasons already logged in this resync (each is logged once).
+    pub logged_refusals: FailureTally,
 }
 
 /// Runs full resyncs for one integration.
@@ -286,6 +289,7 @@ impl ResyncEngine {
             include: None,
             keep_failed: !app.create_missing_related_entities,
             fence: Some(self.fence.clone()),
+            missing_blueprints: Arc::default(),
         });
         let mut sink = KindSink {
             relation_targets: app
@@ -308,6 +312,7 @@ impl ResyncEngine {
                 include,
                 keep_failed: spec.keep_failed,
                 fence: spec.fence.clone(),
+                missing_blueprints: spec.missing_blueprints.clone(),
             });
             let report = self
                 .run_kind(resource, index, spec, &options, run, &mut sink)
@@ -330,6 +335,23 @@ impl ResyncEngine {
             deletion.retried_ok = ok;
         }
         let failed: Vec<&KindReport> = kinds.iter().filter(|k| k.failed()).collect();
+        let refused = kinds
+            .iter()
+            .map(|k| k.counts.failed)
+            .sum::<u64>()
+            .saturating_sub(deletion.retried_ok as u64);
+        if failed.is_empty() && refused > 0 {
+            let mut tally = FailureTally::default();
+            for kind in kinds.iter() {
+                tally.merge(&kind.failures);
+            }
+            let reason = FailureReason::EntityFailures {
+                failed: refused,
+                groups: tally.groups(),
+            };
+            tracing::error!("Resync failed, skipping the delete phase: {reason}");
+            return ResyncOutcome::Failed(reason);
+        }
         if !failed.is_empty() {
             let errors = failed.iter().map(|k| k.error_count).sum();
             let reason = FailureReason::KindErrors {

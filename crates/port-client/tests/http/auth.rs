@@ -127,24 +127,31 @@ async fn fifty_concurrent_401s_cause_one_refresh() {
 }
 
 #[tokio::test]
-async fn a_401_on_a_patch_is_an_error_without_refresh() {
+async fn a_401_on_a_patch_renews_the_token_and_sends_it_again() {
     let (server, client) = setup().await;
     Mock::given(method("PATCH"))
         .and(path("/v1/integration/my-jira/resync-state"))
         .respond_with(ResponseTemplate::new(401))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1/integration/my-jira/resync-state"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
         .mount(&server)
         .await;
     let now = OffsetDateTime::now_utc();
     let update = ResyncStateUpdate::after_resync(ResyncStatus::Completed, now, None, now);
-    let err = client.update_resync_state(&update).await.unwrap_err();
-    assert_eq!(err.status(), Some(401));
+    client.update_resync_state(&update).await.unwrap();
     assert_eq!(
         received_on(&server, "/v1/integration/my-jira/resync-state")
             .await
             .len(),
-        1
+        2
     );
-    assert_eq!(received_on(&server, "/v1/auth/access_token").await.len(), 1);
+    // The refused token was replaced before the second attempt.
+    assert_eq!(received_on(&server, "/v1/auth/access_token").await.len(), 2);
 }
 
 #[tokio::test]

@@ -52,44 +52,74 @@ async fn retry_after_is_honoured_and_counted() {
 }
 
 #[tokio::test]
-async fn a_500_is_not_retried() {
+async fn a_500_on_a_read_is_retried_a_few_times_then_reported() {
     let (server, client) = setup().await;
     Mock::given(method("GET"))
         .and(path("/v1/integration/my-jira"))
         .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
         .mount(&server)
         .await;
-    let err = client.get_integration().await.unwrap_err();
+    let mut config = config_for(&server.uri());
+    config.retry = fast_policy(10);
+    let client_with_budget = PortClient::new(config).unwrap();
+    let err = client_with_budget.get_integration().await.unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert!(
         err.to_string().contains("GET /integration/my-jira"),
         "{err}"
     );
     assert!(err.to_string().contains("boom"), "{err}");
+    // The first try and three retries in doubt, although the policy allows ten.
     assert_eq!(
         received_on(&server, "/v1/integration/my-jira").await.len(),
-        1
+        4
     );
+    assert_eq!(client_with_budget.metrics().retries, 3);
+    drop(client);
+}
+
+#[tokio::test]
+async fn a_500_on_a_create_is_not_retried() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/blueprints"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .mount(&server)
+        .await;
+    let err = client
+        .create_blueprint(&json!({"identifier": "svc"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    // Port may have created it: a second POST could answer 409 or create a copy.
+    assert_eq!(received_on(&server, "/v1/blueprints").await.len(), 1);
     assert_eq!(client.metrics().retries, 0);
 }
 
 #[tokio::test]
-async fn a_patch_is_sent_once_even_on_503() {
+async fn a_refused_patch_is_retried() {
     let (server, client) = setup().await;
     Mock::given(method("PATCH"))
         .and(path("/v1/integration/my-jira"))
         .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
         .mount(&server)
         .await;
-    let err = client
+    Mock::given(method("PATCH"))
+        .and(path("/v1/integration/my-jira"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"integration": {}})))
+        .mount(&server)
+        .await;
+    client
         .patch_integration(&IntegrationPatch::default())
         .await
-        .unwrap_err();
-    assert_eq!(err.status(), Some(503));
+        .unwrap();
     assert_eq!(
         received_on(&server, "/v1/integration/my-jira").await.len(),
-        1
+        3
     );
+    assert_eq!(client.metrics().retries, 2);
 }
 
 #[tokio::test]
@@ -148,18 +178,56 @@ async fn marked_posts_are_retried() {
 }
 
 #[tokio::test]
-async fn unmarked_posts_are_not_retried() {
+async fn refused_creates_are_retried() {
+    // 429 and 503 mean Port did not process the request: sending it again cannot duplicate.
     let (server, client) = setup().await;
+    for status in [429, 503] {
+        Mock::given(method("POST"))
+            .and(path("/v1/blueprints"))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
     Mock::given(method("POST"))
-        .and(path("/v1/pages"))
-        .respond_with(ResponseTemplate::new(503))
+        .and(path("/v1/blueprints"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"blueprint": {"identifier": "svc"}})),
+        )
         .mount(&server)
         .await;
+    client
+        .create_blueprint(&json!({"identifier": "svc"}))
+        .await
+        .unwrap();
+    assert_eq!(received_on(&server, "/v1/blueprints").await.len(), 3);
+    assert_eq!(client.metrics().retries, 2);
+}
+
+#[tokio::test]
+async fn a_timeout_after_sending_retries_reads_but_not_creates() {
+    let server = wiremock::MockServer::start().await;
+    mount_token(&server, "t1").await;
+    for (verb, route) in [("GET", "/v1/organization"), ("POST", "/v1/pages")] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+    }
+    let mut config = config_for(&server.uri());
+    config.timeout = Duration::from_millis(150);
+    config.retry = fast_policy(10);
+    let client = PortClient::new(config).unwrap();
+    let err = client.organization_id().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(received_on(&server, "/v1/organization").await.len(), 4);
     let err = client
         .create_page(&json!({"identifier": "p"}))
         .await
         .unwrap_err();
-    assert_eq!(err.status(), Some(503));
+    assert!(err.is_timeout(), "{err:?}");
     assert_eq!(received_on(&server, "/v1/pages").await.len(), 1);
 }
 
@@ -179,6 +247,10 @@ async fn transport_errors_are_retried_then_reported() {
         panic!("expected an auth error, got {err:?}");
     };
     assert!(matches!(**inner, PortError::Transport { .. }), "{inner:?}");
+    assert!(
+        inner.is_unsent(),
+        "a refused connection never reached Port: {inner:?}"
+    );
     assert!(err.to_string().contains("POST /auth/access_token"), "{err}");
     let m = client.metrics();
     assert_eq!(m.transport_errors, 4);

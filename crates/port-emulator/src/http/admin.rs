@@ -51,7 +51,7 @@ pub(super) async fn home(State(state): State<AppState>) -> ApiResult {
                 "GET /_emulator/faults"
             ],
             "control": [
-                "PUT /_emulator/faults {\"failRate\", \"rateLimit\", \"latencyMs\", \"failNext\": {\"count\", \"status\"}, \"tokenTtlSeconds\"}",
+                "PUT /_emulator/faults {\"failRate\", \"seed\", \"rateLimit\", \"latencyMs\", \"failNext\": {\"count\", \"status\"}, \"tokenTtlSeconds\"}",
                 "POST /_emulator/tokens/expire",
                 "POST /_emulator/integrations/{id}/resync-request",
                 "DELETE /_emulator/requests",
@@ -182,6 +182,7 @@ fn fault_view(state: &AppState) -> Value {
     let controls = controls(state);
     let mut view = serde_json::to_value(controls.settings()).unwrap_or_default();
     view["tokenTtlSeconds"] = json!(controls.token_ttl().as_secs());
+    view["injected"] = json!(controls.injected_faults());
     view
 }
 
@@ -189,7 +190,7 @@ async fn faults(State(state): State<AppState>) -> ApiResult {
     Ok(reply(StatusCode::OK, fault_view(&state)))
 }
 
-/// Changes only the keys present: `failRate`, `rateLimit` (null: unlimited), `latencyMs`,
+/// Changes only the keys present: `failRate`, `seed`, `rateLimit` (null: unlimited), `latencyMs`,
 /// `failNext` (`{"count", "status"}`), `tokenTtlSeconds`.
 async fn set_faults(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult {
     let map = object(&body)?;
@@ -217,6 +218,10 @@ async fn set_faults(State(state): State<AppState>, JsonBody(body): JsonBody) -> 
     let latency = match map.get("latencyMs") {
         None => None,
         Some(v) => Some(v.as_u64().ok_or_else(|| bad("latencyMs", "an integer"))?),
+    };
+    let seed = match map.get("seed") {
+        None => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| bad("seed", "an integer"))?),
     };
     let ttl = match map.get("tokenTtlSeconds") {
         None => None,
@@ -247,6 +252,9 @@ async fn set_faults(State(state): State<AppState>, JsonBody(body): JsonBody) -> 
             }
         }
     };
+    if let Some(seed) = seed {
+        controls.set_seed(seed);
+    }
     if let Some(rate) = fail_rate {
         controls.set_fail_rate(rate);
     }

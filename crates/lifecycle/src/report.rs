@@ -337,7 +337,11 @@ pub enum Refusal {
 
 impl fmt::Display for FailureGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entities = if self.count == 1 { "entity" } else { "entities" };
+        let entities = if self.count == 1 {
+            "entity"
+        } else {
+            "entities"
+        };
         match &self.reason {
             Refusal::MissingBlueprint => write!(
                 f,
@@ -345,7 +349,11 @@ impl fmt::Display for FailureGroup {
                 self.blueprint, self.count
             ),
             Refusal::Port { status, message } => {
-                write!(f, "{} {entities} of blueprint `{}`", self.count, self.blueprint)?;
+                write!(
+                    f,
+                    "{} {entities} of blueprint `{}`",
+                    self.count, self.blueprint
+                )?;
                 if let Some(status) = status {
                     write!(f, " ({status})")?;
                 }
@@ -407,7 +415,7 @@ impl FailureTally {
     /// The groups, most common first.
     pub fn groups(&self) -> Vec<FailureGroup> {
         let mut groups = self.groups.clone();
-        groups.sort_by(|a, b| b.count.cmp(&a.count));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         groups
     }
 }
@@ -463,10 +471,7 @@ mod tests {
              entities; 5 entities of blueprint `fakeService` (422): property `tier` must be a \
              number (e.g. `\"svc-3\"`)"
         );
-        assert_eq!(
-            ResyncOutcome::Failed(reason).status(),
-            ResyncStatus::Failed
-        );
+        assert_eq!(ResyncOutcome::Failed(reason).status(), ResyncStatus::Failed);
     }
 
     #[test]

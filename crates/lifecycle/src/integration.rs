@@ -277,6 +277,16 @@ pub trait Integration: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The mapping to use instead of the one Port holds, given the integration's `config` as
+    /// Port holds it — for integrations whose users keep their mapping with the third party
+    /// (GitHub's `repoManagedMapping`, read from a repository). `Ok(None)` (the default) uses
+    /// Port's. Called whenever the lifecycle reads the mapping (every resync, and live events'
+    /// mapping refresh); an error fails that resync, which then deletes nothing.
+    async fn mapping_override(&self, port_config: &Value) -> Result<Option<Value>, BoxError> {
+        let _ = port_config;
+        Ok(None)
+    }
+
     /// Runs before every full resync; an error fails the resync before any kind is fetched.
     async fn on_resync_start(&self) -> Result<(), BoxError> {
         Ok(())

@@ -381,7 +381,8 @@ impl ResyncEngine {
         outcome
     }
 
-    /// The mapping as Port holds it now (never cached): `integration.config`.
+    /// The mapping as Port holds it now (never cached): `integration.config`, unless the
+    /// integration provides its own ([`crate::Integration::mapping_override`]).
     pub(crate) async fn load_mapping(&self) -> Result<PortAppConfig, String> {
         let integration = self
             .client
@@ -392,6 +393,15 @@ impl ResyncEngine {
         let Some(config) = integration.raw.get("config") else {
             return Err("the integration in Port has no `config` (mapping)".to_owned());
         };
+        let replaced = self
+            .integration
+            .mapping_override(config)
+            .await
+            .map_err(|e| format!("the integration could not provide its mapping: {e}"))?;
+        if let Some(mapping) = replaced {
+            return PortAppConfig::from_json(&mapping)
+                .map_err(|e| format!("Invalid port app config provided by the integration: {e}"));
+        }
         if config.as_object().is_some_and(|m| m.is_empty()) {
             return Ok(PortAppConfig {
                 resources: Vec::new(),

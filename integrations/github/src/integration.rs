@@ -12,6 +12,7 @@ use futures::StreamExt as _;
 use ocean::{
     BoxError, FetchContext, FetchError, Integration, PageStream, StartContext, WebhookRoute,
 };
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,6 +157,13 @@ impl Integration for Github {
 
     fn webhook_processors(&self) -> Vec<WebhookRoute> {
         webhooks::routes(&self.shared)
+    }
+
+    async fn mapping_override(&self, port_config: &Value) -> Result<Option<Value>, BoxError> {
+        if !crate::repo_mapping::requested(port_config) {
+            return Ok(None);
+        }
+        Ok(Some(crate::repo_mapping::read(&self.shared).await?))
     }
 
     async fn on_start(&self, ctx: &StartContext) -> Result<(), BoxError> {

@@ -17,6 +17,7 @@ pub mod client;
 pub mod config;
 pub mod integration;
 pub mod kinds;
+pub mod repo_mapping;
 pub mod repos;
 pub mod selectors;
 pub mod webhooks;

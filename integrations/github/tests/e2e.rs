@@ -284,3 +284,87 @@ async fn an_unchanged_organization_resyncs_on_conditional_requests() {
             .is_some_and(|t| t.contains("rev 1"))
     }));
 }
+
+/// Replaces the integration's `config` in Port (as a user does in Port's UI).
+async fn set_port_config(emulator: &port_emulator::RunningEmulator, config: serde_json::Value) {
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/v1/auth/access_token", emulator.base_url()))
+        .json(&serde_json::json!({"clientId": emulator.client_id(), "clientSecret": emulator.client_secret().expose()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = http
+        .patch(format!(
+            "{}/v1/integration/github-test/config",
+            emulator.base_url()
+        ))
+        .bearer_auth(token["accessToken"].as_str().unwrap())
+        .header("x-skip-resync", "true")
+        .json(&serde_json::json!({"config": config}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_managed_mapping_is_read_from_github_private() {
+    let emulator = emulator().await;
+    let gh = github(vec![acme(3)]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let (ocean, _) = ocean(&emulator, &gh, &cache, default_resources());
+    ocean.start().await.expect("startup");
+    assert!(ocean.resync().await.is_success());
+    assert_eq!(stored(&emulator, "githubPullRequest").await.len(), 9);
+    set_port_config(&emulator, serde_json::json!({"repoManagedMapping": true})).await;
+
+    // No .github-private yet: the resync fails and deletes nothing.
+    let report = ocean.resync().await;
+    match &report.outcome {
+        ResyncOutcome::Failed(FailureReason::Mapping(message)) => {
+            assert!(
+                message.contains("acme/.github-private does not exist"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(stored(&emulator, "githubPullRequest").await.len(), 9);
+
+    // The mapping in GitHub syncs the organization and repositories only: pull requests are
+    // deleted as stale.
+    gh.world().set_managed_mapping(
+        "deleteDependentEntities: true\nresources:\n  - kind: organization\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .login\n          blueprint: '\"githubOrganization\"'\n  - kind: repository\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .name\n          title: .name\n          blueprint: '\"githubRepository\"'\n          properties:\n            defaultBranch: .default_branch\n",
+    );
+    let report = ocean.resync().await;
+    assert_eq!(
+        report.outcome,
+        ResyncOutcome::Completed(Deletion::Done),
+        "{report:?}"
+    );
+    assert_eq!(report.kinds.len(), 2);
+    assert_eq!(
+        stored(&emulator, "githubRepository").await.len(),
+        3,
+        "{report:?}"
+    );
+    assert_eq!(stored(&emulator, "githubPullRequest").await.len(), 0);
+
+    // A file that is not a mapping fails the resync, naming the file.
+    gh.world().set_managed_mapping("- just\n- a list\n");
+    let report = ocean.resync().await;
+    assert!(
+        format!("{:?}", report.outcome)
+            .contains("port-app-config.yml (branch main) is not a YAML mapping"),
+        "{:?}",
+        report.outcome
+    );
+}

@@ -79,20 +79,22 @@ impl EtagCache {
         self.dir.join(hex::encode(hasher.finalize()))
     }
 
-    /// The cached answer for `url` under `scope`, if any (and marks it used).
+    /// The cached answer for `url` under `scope`, if any (and marks it used). One blocking
+    /// task reads the file and touches it.
     pub async fn get(&self, scope: &str, url: &str) -> Option<CachedAnswer> {
         let file = self.file(scope, url);
-        let bytes = tokio::fs::read(&file).await.ok()?;
-        let answer = decode(Bytes::from(bytes))?;
-        // Mark as used (best effort): eviction keeps what the last resyncs read.
-        let _ = tokio::task::spawn_blocking(move || {
-            std::fs::File::options()
+        let bytes = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&file).ok()?;
+            // Mark as used (best effort): eviction keeps what the last resyncs read.
+            let _ = std::fs::File::options()
                 .write(true)
                 .open(&file)
-                .and_then(|f| f.set_modified(SystemTime::now()))
+                .and_then(|f| f.set_modified(SystemTime::now()));
+            Some(bytes)
         })
-        .await;
-        Some(answer)
+        .await
+        .ok()??;
+        decode(Bytes::from(bytes))
     }
 
     /// Stores an answer (best effort: a cache that cannot be written only costs quota).

@@ -49,9 +49,11 @@ fmt:
 # static binary that ships; the largest again with 30 % of Port's answers 429/503: wall time and
 # retries), then the mapping and emulator-ingest benches. RECORDS=5000,50000 changes the sizes;
 # FAULTS=0.1 the faulted share (0 skips that run); E2E=1 skips the rest; RELEASE=1 measures a
-# plain release build instead.
+# plain release build instead. Then the GitHub integration resyncing a fixture organization of
+# 2,000 repositories twice (the second time on conditional requests): GITHUB_REPOS=500 changes
+# its size, 0 skips it.
 bench:
-	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(RELEASE),--release)
+	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(RELEASE),--release) $(if $(GITHUB_REPOS),--github-repos $(GITHUB_REPOS))
 
 # Builds (release), starts the Port emulator on a free 127.0.0.1 port, resyncs the fake integration
 # once into it and prints a summary; KEEP=1 keeps the emulator up until Ctrl-C.

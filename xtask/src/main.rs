@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use xtask::Workspace;
 use xtask::bench::{self, BenchOptions};
+use xtask::bench_github::{self, GithubBenchOptions};
 use xtask::demo::{self, DemoOptions};
 use xtask::static_build::{self, StaticOptions, TargetChoice};
 use xtask::{docker, layout, measure, process, run_local};
@@ -56,6 +57,11 @@ enum Task {
         /// record count (0 skips that run).
         #[arg(long, default_value_t = 0.3)]
         fault_rate: f64,
+        /// Repositories of the GitHub integration's benchmark organization (20 pull requests,
+        /// 20 issues, 5 branches each; resynced twice, the second time on conditional
+        /// requests). 0 skips it.
+        #[arg(long, default_value_t = 2000)]
+        github_repos: u64,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -179,6 +185,7 @@ fn run(task: Task) -> Result<()> {
             binary,
             release,
             fault_rate,
+            github_repos,
         } => {
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
@@ -206,6 +213,33 @@ fn run(task: Task) -> Result<()> {
                     fault_rate,
                 },
             )?;
+            if github_repos > 0 {
+                let binary = if release {
+                    None
+                } else {
+                    Some(
+                        static_build::build_static(
+                            &ws,
+                            &StaticOptions {
+                                integration: "github".into(),
+                                profile: "dist".into(),
+                                out_dir: None,
+                                target: TargetChoice::Auto,
+                                features: Vec::new(),
+                            },
+                        )?
+                        .path,
+                    )
+                };
+                bench_github::bench(
+                    &ws,
+                    &GithubBenchOptions {
+                        repos: github_repos,
+                        binary,
+                        ..GithubBenchOptions::default()
+                    },
+                )?;
+            }
         }
         Task::Static {
             integration,

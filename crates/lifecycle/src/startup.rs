@@ -18,8 +18,8 @@ use futures::future::join_all;
 use ocean_config::{CreatePortResourcesOrigin, PortResources, Runtime, Settings};
 use ocean_mapping::PortAppConfig;
 use ocean_port_client::{
-    BlueprintStage, CreateIntegration, DefaultBlueprint, Integration, IntegrationPatch,
-    PortClient, PortError, ProvisionPoll, ResourcesOrigin,
+    BlueprintStage, CreateIntegration, DefaultBlueprint, Integration, IntegrationPatch, PortClient,
+    PortError, ProvisionPoll, ResourcesOrigin,
 };
 use serde_json::{Value, json};
 
@@ -442,7 +442,12 @@ async fn provision_blueprints(
     client: &PortClient,
     defaults: &[DefaultBlueprint],
 ) -> Result<bool, StartupError> {
-    let existing = join_all(defaults.iter().map(|bp| client.get_blueprint(bp.identifier()))).await;
+    let existing = join_all(
+        defaults
+            .iter()
+            .map(|bp| client.get_blueprint(bp.identifier())),
+    )
+    .await;
     let mut found = Vec::with_capacity(defaults.len());
     for result in existing {
         let existing = result.map_err(|source| match source {

@@ -53,7 +53,9 @@ pub struct InvalidDefaultBlueprint {
 
 impl DefaultBlueprint {
     /// Reads the default blueprints of a resources folder, in order.
-    pub fn parse_all(blueprints: &[Value]) -> Result<Vec<DefaultBlueprint>, InvalidDefaultBlueprint> {
+    pub fn parse_all(
+        blueprints: &[Value],
+    ) -> Result<Vec<DefaultBlueprint>, InvalidDefaultBlueprint> {
         blueprints
             .iter()
             .enumerate()

@@ -498,9 +498,10 @@ impl PortClient {
                     Ok(SingleUpsert::UnmetDependency) => UpsertOutcome::Failed(
                         UpsertFailure::entity(Some(404), "a related entity does not exist"),
                     ),
-                    Err(error) => {
-                        UpsertOutcome::Failed(UpsertFailure::entity(error.status(), error.to_string()))
-                    }
+                    Err(error) => UpsertOutcome::Failed(UpsertFailure::entity(
+                        error.status(),
+                        error.to_string(),
+                    )),
                 })
                 .collect();
         }
@@ -868,7 +869,10 @@ mod tests {
                     identifier: json!("resolved")
                 },
                 UpsertOutcome::SearchIdentifierMiss,
-                UpsertOutcome::Failed(UpsertFailure::entity(None, "Port reported no result for this entity")),
+                UpsertOutcome::Failed(UpsertFailure::entity(
+                    None,
+                    "Port reported no result for this entity"
+                )),
             ]
         );
     }

@@ -41,11 +41,11 @@ pub use config::{
     DEFAULT_OCEAN_CORE_VERSION, IntegrationIdentity, MAX_DELETE_BATCH, PortClientConfig,
     UserAgentFeature,
 };
+pub use defaults::{BlueprintStage, DefaultBlueprint, InvalidDefaultBlueprint};
 pub use entities::{
     BulkDeleteReport, DATASOURCE_PAGE_SIZE, DeleteOptions, DeleteOutcome, EventInfo, EventType,
     FailureCause, SingleUpsert, UpsertFailure, UpsertOptions, UpsertOutcome,
 };
-pub use defaults::{BlueprintStage, DefaultBlueprint, InvalidDefaultBlueprint};
 pub use error::PortError;
 pub use integrations::{
     CreateIntegration, IntegrationPatch, ProvisionPoll, ResourcesOrigin, ResyncStateUpdate,

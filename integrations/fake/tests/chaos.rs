@@ -210,7 +210,11 @@ async fn cold_start_and_shrinking_resync_under_faults() {
     once_ok(&chaos, SHRUNK, "shrinking resync under faults").await;
     let shrunk = snapshot(&reference).await;
     assert!(shrunk.len() < expected.len());
-    assert_same(&shrunk, &snapshot(&chaos).await, "after the shrinking resync");
+    assert_same(
+        &shrunk,
+        &snapshot(&chaos).await,
+        "after the shrinking resync",
+    );
 
     reference.shutdown().await.unwrap();
     chaos.shutdown().await.unwrap();
@@ -404,7 +408,8 @@ async fn a_start_killed_while_provisioning_is_finished_by_the_next() {
 
     // Slow answers widen the window between the first blueprint created and the last stage.
     let chaos = emulator(true, 150).await;
-    let log_path = std::env::temp_dir().join(format!("ocean-fake-chaos-{}.log", std::process::id()));
+    let log_path =
+        std::env::temp_dir().join(format!("ocean-fake-chaos-{}.log", std::process::id()));
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = fake(&chaos, FULL)
         .arg("--once")
@@ -449,7 +454,9 @@ async fn a_start_killed_while_provisioning_is_finished_by_the_next() {
     let _ = std::fs::remove_file(&log_path);
     let integration = chaos.integration(IDENTIFIER).await.unwrap();
     assert_ne!(
-        integration.as_ref().map(|i| &i["arePortResourcesInitialized"]),
+        integration
+            .as_ref()
+            .map(|i| &i["arePortResourcesInitialized"]),
         Some(&json!(true)),
         "the kill came after provisioning had finished; nothing was interrupted"
     );
@@ -464,7 +471,11 @@ async fn a_start_killed_while_provisioning_is_finished_by_the_next() {
         assert_eq!(got["relations"], want["relations"], "{blueprint}");
         assert_eq!(got["schema"], want["schema"], "{blueprint}");
     }
-    assert_same(&expected, &snapshot(&chaos).await, "after the start that followed the kill");
+    assert_same(
+        &expected,
+        &snapshot(&chaos).await,
+        "after the start that followed the kill",
+    );
     reference.shutdown().await.unwrap();
     chaos.shutdown().await.unwrap();
 }

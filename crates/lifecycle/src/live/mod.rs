@@ -668,7 +668,13 @@ impl LiveEvents {
                     .iter()
                     .map(ToString::to_string)
                     .collect();
-                tracing::warn!(trace_id, kind, failed = outcome.failed, ?reasons, "Live event: Port refused entities");
+                tracing::warn!(
+                    trace_id,
+                    kind,
+                    failed = outcome.failed,
+                    ?reasons,
+                    "Live event: Port refused entities"
+                );
             }
         }
         if !removals.is_empty() {

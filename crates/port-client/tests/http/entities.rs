@@ -4,8 +4,7 @@
 use ocean_model::{Entity, EntityKey};
 use ocean_port_client::{
     DeleteOptions, DeleteOutcome, EventInfo, FailureCause, SingleUpsert, UpsertFailure,
-    UpsertOptions,
-    UpsertOutcome, UserAgentFeature,
+    UpsertOptions, UpsertOutcome, UserAgentFeature,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;

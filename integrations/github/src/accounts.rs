@@ -179,8 +179,8 @@ impl Accounts {
             .collect())
     }
 
-    /// The credential that reaches `login` (webhooks): the token, or the installation on that
-    /// account; `None` when no installation matches.
+    /// The credential that reaches `login` (webhooks): the token (unless it is scoped to another
+    /// organization), or the installation on that account; `None` when none does.
     pub async fn for_account(
         &self,
         login: &str,
@@ -188,7 +188,12 @@ impl Accounts {
     ) -> Result<Option<Authenticated>, GithubError> {
         let all = self.authenticated(purpose).await?;
         if !self.is_app() {
-            return Ok(all.into_iter().next());
+            // A token scoped to an organization reaches only that one.
+            let outside = self
+                .organization
+                .as_deref()
+                .is_some_and(|org| !org.eq_ignore_ascii_case(login));
+            return Ok(all.into_iter().next().filter(|_| !outside));
         }
         Ok(all.into_iter().find(|a| {
             a.account

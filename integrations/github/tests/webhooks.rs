@@ -211,6 +211,18 @@ async fn events_produce_re_fetched_upserts_and_payload_deletes() {
     .await;
     assert_eq!((r.updated.len(), r.deleted.len()), (0, 1));
     assert_eq!(r.deleted[0]["__repository"], "repo-0001");
+    // An event of an organization outside githubOrganization is ignored.
+    let mut foreign = pr_payload(&gh, "opened", 2);
+    foreign["organization"]["login"] = json!("globex");
+    let r = handle(
+        "github-pull-request",
+        "pull-request",
+        "pull_request",
+        foreign,
+        json!({}),
+    )
+    .await;
+    assert_eq!(r, Default::default());
     // Through GraphQL, normalised.
     let r = handle(
         "github-pull-request",

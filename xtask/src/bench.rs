@@ -1,19 +1,21 @@
 //! `cargo xtask bench` (`make bench`): the end-to-end benchmark, then the crates' own benches.
 //!
 //! End to end: the fake integration's `item` kind — the benchmark workload's records, mapping and
-//! blueprints (`shared/bench`) — synced once into a fresh emulator (a separate process, release
+//! blueprints (`integrations/fake/tests/bench-workload`) — synced once into a fresh emulator (a separate process, release
 //! build) for each record count. Reported per run: wall time of the integration process from
 //! spawn to exit (startup and reconciliation included), entities per second, CPU time, and the
-//! integration's peak RSS (from the kernel's accounting at exit, see [`crate::measure`]), next to
-//! Python Ocean's figures on the same work.
+//! integration's peak RSS (from the kernel's accounting at exit, see [`crate::measure`]).
+//!
+//! Then `ocean map` as a whole process on the same records beside Python Ocean's own mapping,
+//! both measured in this run ([`crate::map_bench`]).
 //!
 //! Then the largest run again against an emulator that answers a share of requests (30 % by
 //! default) with 429 or 503, seeded: the price of riding out faults, in wall time and retries,
 //! beside the fault-free figure. Every entity must still arrive.
 //!
 //! The resources come from the integration's own `.port/resources` (the `item` resource and the
-//! `benchItem`/`benchGroup` blueprints, which a test keeps identical to `shared/bench`), so the
-//! benchmark runs from a checkout without the shared folder.
+//! `benchItem`/`benchGroup` blueprints, which a test keeps identical to the workload kept beside the fake's tests), so the
+//! benchmark reads nothing outside the integration.
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -25,14 +27,6 @@ use crate::measure::Measurement;
 use crate::run::{self, RunSpec};
 use crate::workspace::Workspace;
 
-/// Python Ocean 0.56.2 on the same work (`shared/bench/README.md`).
-pub const PYTHON_RECORDS: u64 = 50_000;
-/// Its wall time, seconds.
-pub const PYTHON_WALL_SECONDS: f64 = 253.0;
-/// Its throughput, entities per second.
-pub const PYTHON_ENTITIES_PER_SECOND: f64 = 180.0;
-/// Its peak RSS, MB.
-pub const PYTHON_PEAK_RSS_MB: f64 = 162.0;
 /// The throughput target, entities per second.
 pub const TARGET_ENTITIES_PER_SECOND: f64 = 18_000.0;
 /// The peak RSS target, MiB.
@@ -53,6 +47,10 @@ pub struct BenchOptions {
     pub binary: Option<PathBuf>,
     /// The share of requests the emulator fails in the faulted run (0 skips it).
     pub fault_rate: f64,
+    /// Record counts of the `ocean map` runs (empty skips them and Python Ocean's).
+    pub map_records: Vec<u64>,
+    /// Records Python Ocean's mapping is measured on, side by side (0 skips it).
+    pub python_records: u64,
 }
 
 /// The seed of the faulted run's faults, so that two benchmarks meet the same ones.
@@ -99,6 +97,24 @@ pub fn mapped_records(n: u64) -> u64 {
 
 /// Runs the benchmark.
 pub fn bench(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
+    let mut runs = Vec::new();
+    if !options.records.is_empty() {
+        runs = end_to_end(ws, options)?;
+    }
+    if !options.map_records.is_empty() {
+        println!();
+        crate::map_bench::map_bench(ws, &options.map_records, options.python_records)?;
+    }
+    if options.micro {
+        micro_benches(ws)?;
+        println!("\n(End-to-end figures above; the table again:)");
+        print_table(&runs);
+    }
+    Ok(runs)
+}
+
+/// The end-to-end runs (and the faulted one), with their table.
+fn end_to_end(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
     let packages: &[&str] = match options.binary {
         Some(_) => &["port-emulator"],
         None => &["port-emulator", "ocean-fake"],
@@ -149,11 +165,6 @@ pub fn bench(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
         print_fault_table(clean, &faulted);
         runs.push(faulted);
     }
-    if options.micro {
-        micro_benches(ws)?;
-        println!("\n(End-to-end figures above; the table again:)");
-        print_table(&runs);
-    }
     Ok(runs)
 }
 
@@ -203,10 +214,12 @@ fn run_once(
     let log = scratch.join(format!("ocean-fake-{records}{suffix}.log"));
     let run = run::run(&RunSpec {
         binary: binary.to_owned(),
+        runner: None,
         cwd: ws.integration_dir("fake"),
         env,
         log: log.clone(),
         echo: false,
+        measurer: None,
     })?;
     let stored = emulator.count("benchItem")?;
     let status = emulator.last_resync_status(identifier)?;
@@ -327,15 +340,6 @@ fn print_table(runs: &[E2eRun]) {
             run.run.max_rss_mib()
         );
     }
-    println!(
-        "  {:>9} {:>9} {:>9.0} {:>12.0} {:>10} {:>7.0} MB   ← Python Ocean 0.56.2",
-        PYTHON_RECORDS,
-        PYTHON_RECORDS - PYTHON_RECORDS / 10,
-        PYTHON_WALL_SECONDS,
-        PYTHON_ENTITIES_PER_SECOND,
-        "",
-        PYTHON_PEAK_RSS_MB
-    );
     if let (Some(small), Some(large)) = (runs.first(), runs.last()) {
         if large.records > small.records {
             let growth = large.run.max_rss_kib as f64 - small.run.max_rss_kib as f64;

@@ -224,10 +224,12 @@ pub fn bench(ws: &Workspace, options: &GithubBenchOptions) -> Result<Vec<GithubR
         println!("\n{label} resync…");
         let run = run::run(&RunSpec {
             binary: binary.clone(),
+            runner: None,
             cwd: ws.integration_dir("github"),
             env,
             log: log.clone(),
             echo: false,
+            measurer: None,
         })?;
         let counters = fixture.take_counters()?;
         let status = emulator.last_resync_status(identifier)?;

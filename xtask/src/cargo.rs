@@ -6,12 +6,12 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::tools::Zigbuild;
 use crate::workspace::Workspace;
 
 /// What to build.
@@ -21,12 +21,14 @@ pub struct Build {
     pub packages: Vec<String>,
     /// The profile (`release`, `dist`, …).
     pub profile: String,
-    /// A target triple other than the host's.
-    pub target: Option<String>,
+    /// Target triples other than the host's (`--target`, one each; several build in one run).
+    pub targets: Vec<String>,
     /// Extra environment for cargo (e.g. target-specific `RUSTFLAGS`).
     pub env: Vec<(String, String)>,
     /// Cargo features to enable on top of the defaults (`--features`).
     pub features: Vec<String>,
+    /// Build through `cargo-zigbuild` (Zig as C compiler and linker) instead of plain cargo.
+    pub zigbuild: Option<Zigbuild>,
 }
 
 impl Build {
@@ -35,9 +37,10 @@ impl Build {
         Build {
             packages: packages.iter().map(|p| (*p).to_owned()).collect(),
             profile: "release".to_owned(),
-            target: None,
+            targets: Vec::new(),
             env: Vec::new(),
             features: Vec::new(),
+            zigbuild: None,
         }
     }
 }
@@ -45,19 +48,30 @@ impl Build {
 /// What a build produced.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// Binary name → path of the executable.
-    pub executables: BTreeMap<String, PathBuf>,
+    /// Binary name and path of each executable, in the order cargo announced them.
+    pub executables: Vec<(String, PathBuf)>,
     /// How long cargo ran.
     pub elapsed: Duration,
 }
 
 impl Built {
-    /// The executable of binary `name`.
+    /// The executable of binary `name` (of the last target built, when there were several).
     pub fn executable(&self, name: &str) -> Result<PathBuf> {
         self.executables
-            .get(name)
-            .cloned()
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, path)| path.clone())
             .with_context(|| format!("cargo built no binary named `{name}`"))
+    }
+
+    /// The executable of binary `name` built for `triple` (its path has a `triple` folder).
+    pub fn executable_for(&self, name: &str, triple: &str) -> Result<PathBuf> {
+        self.executables
+            .iter()
+            .find(|(n, path)| n == name && path.components().any(|c| c.as_os_str() == triple))
+            .map(|(_, path)| path.clone())
+            .with_context(|| format!("cargo built no binary named `{name}` for {triple}"))
     }
 }
 
@@ -66,20 +80,22 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Runs `cargo build` and returns the executables it produced.
+/// Runs `cargo build` (or `cargo-zigbuild zigbuild`) and returns the executables it produced.
 pub fn build(ws: &Workspace, build: &Build) -> Result<Built> {
-    let mut cmd = cargo();
-    cmd.current_dir(ws.root())
-        .args([
-            "build",
-            "--message-format=json-render-diagnostics",
-            "--profile",
-        ])
+    let (mut cmd, verb) = match &build.zigbuild {
+        Some(zigbuild) => (zigbuild.command(ws), "cargo zigbuild"),
+        None => {
+            let mut cmd = cargo();
+            cmd.current_dir(ws.root()).arg("build");
+            (cmd, "cargo build")
+        }
+    };
+    cmd.args(["--message-format=json-render-diagnostics", "--profile"])
         .arg(&build.profile);
     for package in &build.packages {
         cmd.args(["-p", package]);
     }
-    if let Some(target) = &build.target {
+    for target in &build.targets {
         cmd.args(["--target", target]);
     }
     if !build.features.is_empty() {
@@ -88,18 +104,18 @@ pub fn build(ws: &Workspace, build: &Build) -> Result<Built> {
     cmd.envs(build.env.iter().map(|(k, v)| (k, v)));
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let what = format!(
-        "cargo build --profile {} -p {}",
+        "{verb} --profile {} -p {}",
         build.profile,
         build.packages.join(" -p ")
     );
     let started = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {what}"))?;
-    let mut executables = BTreeMap::new();
+    let mut executables = Vec::new();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines() {
             let line = line.with_context(|| format!("reading the output of {what}"))?;
-            if let Some((name, path)) = executable(&line) {
-                executables.insert(name, path);
+            if let Some(found) = executable(&line) {
+                executables.push(found);
             }
         }
     }
@@ -156,5 +172,34 @@ mod tests {
         );
         check(r#"{"reason":"build-finished","success":true}"#, None);
         check("not json", None);
+    }
+
+    #[test]
+    fn executables_are_found_per_target() {
+        let built = Built {
+            executables: vec![
+                (
+                    "ocean-fake".into(),
+                    "/t/x86_64-unknown-linux-musl/dist/ocean-fake".into(),
+                ),
+                (
+                    "ocean-fake".into(),
+                    "/t/aarch64-unknown-linux-musl/dist/ocean-fake".into(),
+                ),
+            ],
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(
+            built
+                .executable_for("ocean-fake", "aarch64-unknown-linux-musl")
+                .unwrap(),
+            PathBuf::from("/t/aarch64-unknown-linux-musl/dist/ocean-fake")
+        );
+        assert!(
+            built
+                .executable_for("ocean-fake", "riscv64gc-unknown-linux-musl")
+                .is_err()
+        );
+        assert!(built.executable("ocean-emulator").is_err());
     }
 }

@@ -24,12 +24,16 @@ pub struct DemoOptions {
     pub integration: String,
     /// A prebuilt integration binary to run instead of a release build of it.
     pub binary: Option<PathBuf>,
+    /// The program that runs the binary (`qemu-aarch64` for an aarch64 binary on x86_64).
+    pub runner: Option<PathBuf>,
     /// Extra environment for the integration (`OCEAN__INTEGRATION__CONFIG__ITEM_COUNT=…`).
     pub env: Vec<(String, String)>,
     /// Keep the emulator running after the summary, until Ctrl-C.
     pub keep: bool,
     /// Echo the integration's log to the terminal.
     pub echo_logs: bool,
+    /// The xtask executable that measures the integration's run (`None`: the running one).
+    pub measurer: Option<PathBuf>,
 }
 
 /// What a demo run found.
@@ -47,7 +51,9 @@ pub struct DemoReport {
 pub fn demo(ws: &Workspace, options: &DemoOptions) -> Result<DemoReport> {
     let package = Workspace::package(&options.integration);
     let started = Instant::now();
-    let mut packages = vec!["port-emulator"];
+    // `ocean-cli` too: the `ocean` command the README shows next (`ocean sail`, `make new`)
+    // then starts at once; it shares most of its dependencies with the emulator.
+    let mut packages = vec!["port-emulator", "ocean-cli"];
     if options.binary.is_none() {
         packages.push(&package);
     }
@@ -65,14 +71,40 @@ pub fn demo(ws: &Workspace, options: &DemoOptions) -> Result<DemoReport> {
     run_demo(ws, options, &emulator, &binary)
 }
 
-/// Runs the demo with given binaries; fails when the resync did not complete or left a
-/// blueprint of the integration empty.
-pub fn run_demo(
+/// An emulator after one resync of an integration into it, still running.
+#[derive(Debug)]
+pub struct DemoRun {
+    /// The emulator, holding the integration's catalog.
+    pub emulator: Emulator,
+    /// The integration's identifier in it (`<integration>-demo`).
+    pub identifier: String,
+    /// What the resync gave.
+    pub report: DemoReport,
+    /// The integration's log file.
+    pub log: PathBuf,
+}
+
+impl DemoRun {
+    /// What went wrong, if anything: the integration failed, the resync did not complete, or
+    /// a blueprint of the integration stayed empty.
+    pub fn problem(&self) -> Option<String> {
+        problem(&self.report)
+    }
+
+    /// The catalog view's URL.
+    pub fn catalog_url(&self) -> String {
+        format!("{}/", self.emulator.base_url())
+    }
+}
+
+/// Starts the emulator on a free port and resyncs the integration into it once (ONCE
+/// listener); the emulator is left running in the answer, whatever the outcome.
+pub fn resync_once(
     ws: &Workspace,
     options: &DemoOptions,
     emulator_binary: &std::path::Path,
     binary: &std::path::Path,
-) -> Result<DemoReport> {
+) -> Result<DemoRun> {
     let dir = ws.integration_dir(&options.integration);
     let scratch = ws.scratch("demo")?;
     let identifier = format!("{}-demo", options.integration);
@@ -81,8 +113,13 @@ pub fn run_demo(
         "\nPort emulator listening on {} (in memory).",
         emulator.base_url()
     );
+    let under = options
+        .runner
+        .as_ref()
+        .map(|r| format!(" under {}", r.display()))
+        .unwrap_or_default();
     println!(
-        "Running {} once against it (ONCE listener)…",
+        "Running {}{under} once against it (ONCE listener)…",
         ws.display(binary)
     );
     let mut env = emulator.ocean_env();
@@ -93,10 +130,12 @@ pub fn run_demo(
     let log = scratch.join(format!("{}.log", Workspace::package(&options.integration)));
     let measurement = run::run(&RunSpec {
         binary: binary.to_owned(),
+        runner: options.runner.clone(),
         cwd: dir.clone(),
         env,
         log: log.clone(),
         echo: options.echo_logs,
+        measurer: options.measurer.clone(),
     })?;
     let blueprints = run::blueprint_ids(&dir.join(".port/resources"))?;
     let mut entities = Vec::new();
@@ -104,15 +143,39 @@ pub fn run_demo(
         entities.push((blueprint.clone(), emulator.count(blueprint)?));
     }
     let resync_status = emulator.last_resync_status(&identifier)?;
-    let report = DemoReport {
-        entities,
-        run: measurement,
-        resync_status,
-    };
+    Ok(DemoRun {
+        emulator,
+        identifier,
+        report: DemoReport {
+            entities,
+            run: measurement,
+            resync_status,
+        },
+        log,
+    })
+}
+
+/// Runs the demo with given binaries; fails when the resync did not complete or left a
+/// blueprint of the integration empty.
+pub fn run_demo(
+    ws: &Workspace,
+    options: &DemoOptions,
+    emulator_binary: &std::path::Path,
+    binary: &std::path::Path,
+) -> Result<DemoReport> {
+    let DemoRun {
+        emulator,
+        identifier,
+        report,
+        log,
+    } = resync_once(ws, options, emulator_binary, binary)?;
     print_summary(ws, options, &emulator, &identifier, &report, &log);
     let problem = problem(&report);
     if options.keep && problem.is_none() {
-        println!("\nThe emulator keeps running: press Ctrl-C to stop it.");
+        println!(
+            "\nThe emulator keeps running (catalog view: {}/): press Ctrl-C to stop it.",
+            emulator.base_url()
+        );
         process::wait_for_interrupt();
     }
     emulator.stop()?;
@@ -187,6 +250,7 @@ fn print_summary(
         .unwrap_or("BLUEPRINT");
     println!();
     println!("Where to look:");
+    println!("  {url}/                                the catalog view (open it in a browser)");
     println!("  {url}/_emulator/                      every inspection route");
     println!("  {url}/_emulator/entities?blueprint={first}");
     println!("  {url}/_emulator/blueprints");

@@ -1,11 +1,12 @@
 //! Container images: what `make image` builds, and a model of what an image would contain, read
 //! from the Dockerfiles (this machine has no Docker engine, so tests check the model instead).
 //!
-//! Every integration image is built from two shared base images defined in `docker/`
-//! ([`BASE_IMAGES`]): a builder (the Rust toolchain with the musl target) and a runtime
-//! (distroless static: CA certificates, a non-root user, nothing else). An integration's own
-//! `Dockerfile` is a few lines on top: build the static binary, copy it and the `.port/` folder
-//! into the runtime, set the entrypoint.
+//! Every integration image is built on the shared runtime defined in `docker/`
+//! ([`BASE_IMAGES`]): distroless static — CA certificates, a non-root user, nothing else. An
+//! integration's own `Dockerfile` is a few lines on top: copy its prebuilt static binary for the
+//! image's `TARGETARCH` (from `target/static/<arch>/`, see [`crate::static_build`]) and its
+//! `.port/` folder, set the entrypoint. Nothing compiles inside an image build, so
+//! `docker buildx build --platform linux/amd64,linux/arm64` takes seconds and needs no emulation.
 //!
 //! The parser covers the Dockerfile syntax these files use — instructions, line continuations,
 //! comments, `ARG` substitution in `FROM`, `--flag=value` options, exec-form JSON arrays — not
@@ -16,13 +17,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::static_build::{self, Arch, StaticOptions};
 use crate::workspace::Workspace;
 
 /// The shared base images: local tag and the Dockerfile (under `docker/`) that builds it.
-pub const BASE_IMAGES: [(&str, &str); 2] = [
-    ("ocean-builder:local", "builder.Dockerfile"),
-    ("ocean-runtime:local", "runtime.Dockerfile"),
-];
+pub const BASE_IMAGES: [(&str, &str); 1] = [("ocean-runtime:local", "runtime.Dockerfile")];
+
+/// The shared runtime's local tag (the integration Dockerfiles' default `RUNTIME`).
+pub const RUNTIME_LOCAL: &str = "ocean-runtime:local";
 
 /// One instruction of a Dockerfile.
 #[derive(Debug, Clone, PartialEq)]
@@ -247,6 +249,8 @@ pub struct ImageModel {
     pub runs: Vec<String>,
     /// `ENV` settings.
     pub env: Vec<String>,
+    /// The names of the `ARG`s declared inside its stages (`TARGETARCH`).
+    pub args: Vec<String>,
 }
 
 impl ImageModel {
@@ -348,6 +352,12 @@ impl Images {
                 "ENTRYPOINT" => model.entrypoint = Some(args),
                 "RUN" => model.runs.push(instruction.rest.clone()),
                 "ENV" => model.env.push(instruction.rest.clone()),
+                "ARG" => {
+                    if let Some(arg) = args.first() {
+                        let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+                        model.args.push(name.to_owned());
+                    }
+                }
                 "COPY" | "ADD" => {
                     let Some((destination, sources)) = args.split_last() else {
                         bail!(
@@ -403,9 +413,225 @@ fn absolute(workdir: &str, path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// What `make image` checks and builds; `features` is passed as the `FEATURES` build argument.
-pub fn build_image(ws: &Workspace, integration: &str, features: &str) -> Result<()> {
-    let dockerfile_path = ws.integration_dir(integration).join("Dockerfile");
+/// The lines an integration's `Dockerfile.dockerignore` holds (comments aside): everything
+/// stays out of the build context but the prebuilt binaries and the `.port/` folder.
+pub fn dockerignore_lines(integration: &str) -> Vec<String> {
+    vec![
+        "*".to_owned(),
+        format!("!target/static/*/{}", Workspace::package(integration)),
+        format!("!integrations/{integration}/.port"),
+    ]
+}
+
+/// What is wrong with an integration's image recipe, one line per problem (none: it builds the
+/// image `make image` promises). The image: the shared runtime (distroless static, CA
+/// certificates, non-root, `/app`), the prebuilt static binary of the image's `TARGETARCH`
+/// from `target/static/<arch>/` as the entrypoint, the `.port/` folder in `/app`, nothing else
+/// from the context, nothing compiled or run during the build.
+pub fn image_problems(ws: &Workspace, integration: &str) -> Result<Vec<String>> {
+    let dir = ws.integration_dir(integration);
+    let dockerfile = Dockerfile::read(&dir.join("Dockerfile"))?;
+    let image = Images::new(ws).model(&dockerfile, None)?;
+    let package = Workspace::package(integration);
+    let mut problems = Vec::new();
+    let mut problem = |text: String| problems.push(format!("integrations/{integration}: {text}"));
+
+    if image.bases.first().map(String::as_str) != Some(RUNTIME_LOCAL) {
+        problem(format!(
+            "the image is not built on {RUNTIME_LOCAL}: {:?}",
+            image.bases
+        ));
+    }
+    if !image.root_base().starts_with("gcr.io/distroless/static") {
+        problem(format!(
+            "the final base is not distroless static: {}",
+            image.root_base()
+        ));
+    }
+    if !image.runs_as_non_root() {
+        problem(format!("the image runs as root (USER {:?})", image.user));
+    }
+    if image.workdir != "/app" {
+        problem(format!(
+            "the working directory is {}, not /app",
+            image.workdir
+        ));
+    }
+    if !image.runs.is_empty() {
+        problem(format!(
+            "the image build runs commands (binaries come prebuilt): {:?}",
+            image.runs
+        ));
+    }
+    if dockerfile.stages.len() != 1 {
+        problem(format!(
+            "{} build stages; the image copies prebuilt files into one",
+            dockerfile.stages.len()
+        ));
+    }
+    let binary = format!("/usr/local/bin/{package}");
+    if image.entrypoint.as_deref() != Some(std::slice::from_ref(&binary)) {
+        problem(format!(
+            "the entrypoint is {:?}, not [{binary:?}]",
+            image.entrypoint
+        ));
+    }
+    let expected_source = format!("target/static/${{TARGETARCH}}/{package}");
+    match image.file_at(&binary) {
+        None => problem(format!("nothing is copied to {binary}")),
+        Some(file) => {
+            if file.source != expected_source || file.from_stage.is_some() {
+                problem(format!(
+                    "{binary} comes from {:?} (stage {:?}), not {expected_source}",
+                    file.source, file.from_stage
+                ));
+            }
+            if !image.args.iter().any(|a| a == "TARGETARCH") {
+                problem("the stage does not declare ARG TARGETARCH".to_owned());
+            }
+            for arch in Arch::ALL {
+                let built = static_build::static_dir(ws, arch).join(&package);
+                let path = file.source.replace("${TARGETARCH}", arch.docker());
+                if ws.root().join(&path) != built {
+                    problem(format!(
+                        "for {}, {path} is not where `make static` puts it ({})",
+                        arch.docker(),
+                        ws.display(&built)
+                    ));
+                }
+            }
+        }
+    }
+    let port = format!("integrations/{integration}/.port");
+    match image.file_at("/app/.port") {
+        Some(file) if file.source == port && file.from_stage.is_none() => {}
+        other => problem(format!("/app/.port is {other:?}, not {port}")),
+    }
+    let from_context: Vec<&str> = image
+        .files
+        .iter()
+        .filter(|f| f.from_stage.is_none())
+        .map(|f| f.source.as_str())
+        .collect();
+    if from_context != [expected_source.as_str(), port.as_str()] {
+        problem(format!(
+            "the image takes {from_context:?} from the context, only the binary and .port/ belong"
+        ));
+    }
+    let ignore_path = dir.join("Dockerfile.dockerignore");
+    match std::fs::read_to_string(&ignore_path) {
+        Err(err) => problem(format!("reading Dockerfile.dockerignore: {err}")),
+        Ok(text) => {
+            let lines: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect();
+            let expected = dockerignore_lines(integration);
+            if lines != expected {
+                problem(format!(
+                    "Dockerfile.dockerignore holds {lines:?}, expected {expected:?} (only the \
+                     binaries and .port/ in the build context)"
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// What `make image` builds.
+#[derive(Debug, Clone)]
+pub struct ImageOptions {
+    /// The integration (folder under `integrations/`).
+    pub integration: String,
+    /// The platforms of the image (one image per architecture, under one tag).
+    pub arches: Vec<Arch>,
+    /// Cargo features of the binaries (`kafka`).
+    pub features: Vec<String>,
+    /// Where the images go, e.g. `ghcr.io/acme` (`None`: local tags only).
+    pub repository: Option<String>,
+    /// Push the images (and the shared runtime they are built on) to `repository`.
+    pub push: bool,
+}
+
+/// One `docker` command line of an image build.
+pub type DockerCommand = Vec<String>;
+
+/// The `docker` commands that build (and push) the shared runtime and the integration's image
+/// for `options`, whose version is `version` and SDK version `sdk_version`; run from the
+/// workspace root.
+///
+/// One architecture without pushing builds into the local engine (`docker build --platform`);
+/// several, or a push, go through `docker buildx build --platform a,b`. When pushing, the
+/// runtime is pushed first as `<repository>/ocean-runtime:<sdk version>` and the integration
+/// is built on that (a buildx builder of the `docker-container` kind cannot see local images).
+pub fn image_commands(
+    options: &ImageOptions,
+    version: &str,
+    sdk_version: &str,
+) -> Result<Vec<DockerCommand>> {
+    if options.arches.is_empty() {
+        bail!("no architecture to build an image for");
+    }
+    if options.push && options.repository.is_none() {
+        bail!("pushing needs a repository (REPOSITORY=ghcr.io/OWNER)");
+    }
+    let platforms = options
+        .arches
+        .iter()
+        .map(|a| format!("linux/{}", a.docker()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let buildx = options.push || options.arches.len() > 1;
+    let base = |tags: &[String]| -> DockerCommand {
+        let mut cmd: Vec<String> = if buildx {
+            vec!["docker".into(), "buildx".into(), "build".into()]
+        } else {
+            vec!["docker".into(), "build".into()]
+        };
+        cmd.extend(["--platform".into(), platforms.clone()]);
+        for tag in tags {
+            cmd.extend(["--tag".into(), tag.clone()]);
+        }
+        if options.push {
+            cmd.push("--push".into());
+        }
+        cmd
+    };
+    // Image references are lower case (a GitHub owner need not be).
+    let prefix = options
+        .repository
+        .as_deref()
+        .map(|r| format!("{}/", r.trim_end_matches('/').to_ascii_lowercase()))
+        .unwrap_or_default();
+    let runtime = if options.push {
+        format!("{prefix}ocean-runtime:{sdk_version}")
+    } else {
+        RUNTIME_LOCAL.to_owned()
+    };
+    let mut runtime_cmd = base(std::slice::from_ref(&runtime));
+    runtime_cmd.extend([
+        "--file".into(),
+        "docker/runtime.Dockerfile".into(),
+        "docker".into(),
+    ]);
+    let name = format!("{prefix}{}", Workspace::package(&options.integration));
+    let mut image_cmd = base(&[format!("{name}:{version}"), format!("{name}:latest")]);
+    image_cmd.extend([
+        "--build-arg".into(),
+        format!("RUNTIME={runtime}"),
+        "--file".into(),
+        format!("integrations/{}/Dockerfile", options.integration),
+        ".".into(),
+    ]);
+    Ok(vec![runtime_cmd, image_cmd])
+}
+
+/// `make image`: builds the static binaries for the platforms, then the runtime and the image
+/// from them (needs a Docker engine; buildx for several platforms or a push).
+pub fn build_image(ws: &Workspace, options: &ImageOptions) -> Result<()> {
+    let dockerfile_path = ws.integration_dir(&options.integration).join("Dockerfile");
     if !dockerfile_path.is_file() {
         bail!("there is no {}", ws.display(&dockerfile_path));
     }
@@ -418,68 +644,44 @@ pub fn build_image(ws: &Workspace, integration: &str, features: &str) -> Result<
         model.user.as_deref().unwrap_or("root"),
         model.entrypoint.clone().unwrap_or_default()
     );
-    let engine = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    match engine {
-        Err(err) => bail!(
-            "`docker` cannot be run ({err}); `make image` needs the Docker CLI and a running \
-             engine. What the image would contain is checked without one by `cargo test -p xtask`."
+    let commands = image_commands(
+        options,
+        &version(ws, &options.integration)?,
+        &static_build::workspace_version(ws)?,
+    )?;
+    // Before the long build: is there an engine to send the images to?
+    match Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+    {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => bail!(
+            "no Docker engine answers here ({}); `make static INTEGRATION={} ARCH=all` builds \
+             the binaries alone",
+            String::from_utf8_lossy(&out.stderr).trim(),
+            options.integration
         ),
-        Ok(out) if !out.status.success() => bail!(
-            "no Docker engine is reachable (`docker info`: {}). `make image` needs a running \
-             engine; what the image would contain is checked without one by `cargo test -p xtask`.",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no answer")
-                .trim()
-        ),
-        Ok(_) => {}
+        Err(err) => bail!("cannot run docker: {err}"),
     }
-    for (tag, file) in BASE_IMAGES {
-        docker_build(
-            ws,
-            &ws.root().join("docker").join(file),
-            tag,
-            &ws.root().join("docker"),
-            &[],
-        )?;
-    }
-    let tag = format!(
-        "{}:{}",
-        Workspace::package(integration),
-        version(ws, integration)?
-    );
-    let features_arg = format!("FEATURES={features}");
-    docker_build(ws, &dockerfile_path, &tag, ws.root(), &[&features_arg])?;
-    println!("built {tag}");
-    Ok(())
-}
-
-fn docker_build(
-    ws: &Workspace,
-    file: &Path,
-    tag: &str,
-    context: &Path,
-    build_args: &[&str],
-) -> Result<()> {
-    println!(
-        "docker build -f {} -t {tag} {}",
-        ws.display(file),
-        ws.display(context)
-    );
-    let status = Command::new("docker")
-        .arg("build")
-        .arg("-f")
-        .arg(file)
-        .args(build_args.iter().flat_map(|a| ["--build-arg", a]))
-        .args(["-t", tag])
-        .arg(context)
-        .status()
-        .context("running docker build")?;
-    if !status.success() {
-        bail!("docker build of {tag} failed ({status})");
+    static_build::build_static(
+        ws,
+        &StaticOptions {
+            integration: options.integration.clone(),
+            profile: "dist".into(),
+            arches: options.arches.clone(),
+            features: options.features.clone(),
+        },
+    )?;
+    for command in commands {
+        println!("{}", command.join(" "));
+        let status = Command::new(&command[0])
+            .args(&command[1..])
+            .current_dir(ws.root())
+            .status()
+            .with_context(|| format!("running {}", command.join(" ")))?;
+        if !status.success() {
+            bail!("{} failed ({status})", command.join(" "));
+        }
     }
     Ok(())
 }
@@ -561,6 +763,50 @@ mod tests {
         let destinations: Vec<&str> = model.files.iter().map(|f| f.destination.as_str()).collect();
         assert_eq!(destinations, ["/etc/a", "/etc/b", "/app/.port", "/app/z"]);
         assert_eq!(model.entrypoint, Some(vec!["/app/bin".to_owned()]));
+    }
+
+    #[test]
+    fn image_commands_build_locally_or_push_multi_arch() {
+        let mut options = ImageOptions {
+            integration: "fake".into(),
+            arches: vec![Arch::X86_64],
+            features: Vec::new(),
+            repository: None,
+            push: false,
+        };
+        let local = image_commands(&options, "0.3.0", "0.1.0").unwrap();
+        assert_eq!(
+            local[0].join(" "),
+            "docker build --platform linux/amd64 --tag ocean-runtime:local \
+             --file docker/runtime.Dockerfile docker"
+        );
+        assert_eq!(
+            local[1].join(" "),
+            "docker build --platform linux/amd64 --tag ocean-fake:0.3.0 --tag ocean-fake:latest \
+             --build-arg RUNTIME=ocean-runtime:local --file integrations/fake/Dockerfile ."
+        );
+
+        options.arches = Arch::ALL.to_vec();
+        options.repository = Some("ghcr.io/acme/".into());
+        options.push = true;
+        let pushed = image_commands(&options, "0.3.0", "0.1.0").unwrap();
+        assert_eq!(
+            pushed[0].join(" "),
+            "docker buildx build --platform linux/amd64,linux/arm64 \
+             --tag ghcr.io/acme/ocean-runtime:0.1.0 --push --file docker/runtime.Dockerfile docker"
+        );
+        assert_eq!(
+            pushed[1].join(" "),
+            "docker buildx build --platform linux/amd64,linux/arm64 \
+             --tag ghcr.io/acme/ocean-fake:0.3.0 --tag ghcr.io/acme/ocean-fake:latest --push \
+             --build-arg RUNTIME=ghcr.io/acme/ocean-runtime:0.1.0 \
+             --file integrations/fake/Dockerfile ."
+        );
+
+        options.repository = None;
+        assert!(image_commands(&options, "0.3.0", "0.1.0").is_err());
+        options.arches.clear();
+        assert!(image_commands(&options, "0.3.0", "0.1.0").is_err());
     }
 
     #[test]

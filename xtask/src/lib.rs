@@ -14,16 +14,23 @@
 
 pub mod bench;
 pub mod bench_github;
+pub mod browser;
 pub mod cargo;
 pub mod demo;
 pub mod docker;
 pub mod emulator;
 pub mod layout;
+pub mod lint;
+pub mod map_bench;
 pub mod measure;
 pub mod process;
+pub mod python_ocean;
+pub mod release;
 pub mod run;
 pub mod run_local;
 pub mod static_build;
+pub mod tools;
+pub mod workflows;
 pub mod workspace;
 
 pub use workspace::Workspace;

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the command line over the [`xtask`] library — flags in, one library call, the
 //! outcome out. Every task is documented by `cargo xtask <task> --help`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,8 +10,8 @@ use xtask::Workspace;
 use xtask::bench::{self, BenchOptions};
 use xtask::bench_github::{self, GithubBenchOptions};
 use xtask::demo::{self, DemoOptions};
-use xtask::static_build::{self, StaticOptions, TargetChoice};
-use xtask::{docker, layout, measure, process, run_local};
+use xtask::static_build::{self, Arch, StaticOptions};
+use xtask::{docker, layout, lint, measure, process, release, run_local};
 
 /// Ocean's developer tasks.
 #[derive(Debug, Parser)]
@@ -57,9 +57,18 @@ enum Task {
         /// record count (0 skips that run).
         #[arg(long, default_value_t = 0.3)]
         fault_rate: f64,
+        /// Record counts of the `ocean map` runs, comma-separated (0 skips them).
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+        map_records: Vec<u64>,
+        /// Records Python Ocean's own mapping is measured on beside `ocean map` (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        python_records: u64,
+        /// Only `ocean map` and Python Ocean's mapping, not the end-to-end runs or crate benches.
+        #[arg(long)]
+        map_only: bool,
         /// Repositories of the GitHub integration's benchmark organization (20 pull requests,
         /// 20 issues, 5 branches each; resynced twice, the second time on conditional
-        /// requests). 0 skips it.
+        /// requests). 0 skips it, and so does `--map-only`.
         #[arg(long, default_value_t = 2000)]
         github_repos: u64,
     },
@@ -72,7 +81,8 @@ enum Task {
         #[arg(long)]
         once: bool,
     },
-    /// Build an integration as a static binary (`make static`).
+    /// Build an integration as static musl binaries (`make static`), into
+    /// target/static/<amd64|arm64>/.
     Static {
         /// The integration (folder under integrations/).
         #[arg(default_value = "fake")]
@@ -80,18 +90,16 @@ enum Task {
         /// Cargo profile (`dist`: fat LTO, one codegen unit, stripped — what ships).
         #[arg(long, default_value = "dist")]
         profile: String,
-        /// Also copy the binary into this folder.
-        #[arg(long)]
-        out_dir: Option<PathBuf>,
-        /// Target: auto (musl, else a crt-static glibc build with a warning), musl or gnu.
-        #[arg(long, value_enum, default_value = "auto")]
-        target: TargetChoice,
+        /// Architectures: x86_64, aarch64, all, or a comma-separated list; empty: this host's.
+        #[arg(long, default_value = "")]
+        arch: String,
         /// Cargo features on top of the defaults, comma-separated (`kafka`: the KAFKA listener,
         /// librdkafka with its own OpenSSL). An empty value means none.
         #[arg(long, value_delimiter = ',')]
         features: Vec<String>,
     },
-    /// Build the static binary and prove it: linkage, no OpenSSL, size, a demo resync (`make test`).
+    /// Build the static binaries and prove them: linkage, machine, no OpenSSL, size, --version,
+    /// a demo resync, under qemu for a foreign architecture (`make test`).
     StaticCheck {
         /// The integration (folder under integrations/).
         #[arg(default_value = "fake")]
@@ -99,9 +107,9 @@ enum Task {
         /// Cargo profile (see `static`).
         #[arg(long, default_value = "dist")]
         profile: String,
-        /// Target (see `static`).
-        #[arg(long, value_enum, default_value = "auto")]
-        target: TargetChoice,
+        /// Architectures (see `static`).
+        #[arg(long, default_value = "")]
+        arch: String,
         /// The port-emulator executable for the demo resync (default: a release build of it).
         #[arg(long)]
         emulator: Option<PathBuf>,
@@ -111,11 +119,38 @@ enum Task {
         /// The integration (folder under integrations/).
         #[arg(default_value = "fake")]
         integration: String,
-        /// Cargo features for the binary (the Dockerfile's `FEATURES` build argument), e.g.
-        /// `kafka`.
+        /// Platforms: x86_64 (linux/amd64), aarch64 (linux/arm64), all; empty: this host's.
         #[arg(long, default_value = "")]
-        features: String,
+        arch: String,
+        /// Cargo features of the binaries, comma-separated (`kafka`).
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
+        /// Registry and namespace of the tags, e.g. ghcr.io/acme (default: local tags).
+        #[arg(long)]
+        repository: Option<String>,
+        /// Push the images (multi-arch) instead of keeping them in the local engine.
+        #[arg(long, requires = "repository")]
+        push: bool,
     },
+    /// Build the files of a GitHub release of TAG into target/ship/TAG (`make release`):
+    /// NAME-vX.Y.Z releases one integration, vX.Y.Z (the SDK) every one.
+    Release {
+        /// The tag, e.g. fake-v0.1.0.
+        tag: String,
+    },
+    /// Push the multi-arch images of TAG's integrations, version and latest (`make
+    /// release-images`; needs Docker with buildx, logged in to the registry).
+    ReleaseImages {
+        /// The tag, e.g. fake-v0.1.0.
+        tag: String,
+        /// Registry and namespace, e.g. ghcr.io/acme.
+        #[arg(long)]
+        repository: String,
+    },
+    /// actionlint, the workflows' Makefile calls, hadolint and cargo deny (end of `make lint`).
+    ReleaseLint,
+    /// Fail on dependencies that a crate declares but does not use (cargo-machete).
+    UnusedDeps,
     /// Check that every integration folder has the files an integration needs.
     CheckIntegrations,
     /// (internal) Run a command and write its wall time, CPU time and peak RSS to a report.
@@ -173,9 +208,11 @@ fn run(task: Task) -> Result<()> {
                 &DemoOptions {
                     integration,
                     binary: None,
+                    runner: None,
                     env,
                     keep,
                     echo_logs: !quiet,
+                    measurer: None,
                 },
             )?;
         }
@@ -185,51 +222,40 @@ fn run(task: Task) -> Result<()> {
             binary,
             release,
             fault_rate,
+            map_records,
+            python_records,
+            map_only,
             github_repos,
         } => {
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
-                None if release => None,
-                None => Some(
-                    static_build::build_static(
-                        &ws,
-                        &StaticOptions {
-                            integration: "fake".into(),
-                            profile: "dist".into(),
-                            out_dir: None,
-                            target: TargetChoice::Auto,
-                            features: Vec::new(),
-                        },
-                    )?
-                    .path,
-                ),
+                None if release || map_only => None,
+                None => {
+                    let host = Arch::host().context("no static build for this host's CPU")?;
+                    let built =
+                        static_build::build_static(&ws, &StaticOptions::dist("fake", &[host]))?;
+                    built.into_iter().next().map(|b| b.path)
+                }
             };
             bench::bench(
                 &ws,
                 &BenchOptions {
-                    records,
-                    micro: !e2e_only,
+                    records: if map_only { Vec::new() } else { records },
+                    micro: !e2e_only && !map_only,
                     binary,
                     fault_rate,
+                    map_records: map_records.into_iter().filter(|n| *n > 0).collect(),
+                    python_records,
                 },
             )?;
-            if github_repos > 0 {
+            if github_repos > 0 && !map_only {
                 let binary = if release {
                     None
                 } else {
-                    Some(
-                        static_build::build_static(
-                            &ws,
-                            &StaticOptions {
-                                integration: "github".into(),
-                                profile: "dist".into(),
-                                out_dir: None,
-                                target: TargetChoice::Auto,
-                                features: Vec::new(),
-                            },
-                        )?
-                        .path,
-                    )
+                    let host = Arch::host().context("no static build for this host's CPU")?;
+                    let built =
+                        static_build::build_static(&ws, &StaticOptions::dist("github", &[host]))?;
+                    built.into_iter().next().map(|b| b.path)
                 };
                 bench_github::bench(
                     &ws,
@@ -244,8 +270,7 @@ fn run(task: Task) -> Result<()> {
         Task::Static {
             integration,
             profile,
-            out_dir,
-            target,
+            arch,
             features,
         } => {
             static_build::build_static(
@@ -253,8 +278,7 @@ fn run(task: Task) -> Result<()> {
                 &StaticOptions {
                     integration,
                     profile,
-                    out_dir,
-                    target,
+                    arches: Arch::parse_list(&arch)?,
                     features: features
                         .into_iter()
                         .filter(|f| !f.trim().is_empty())
@@ -265,7 +289,7 @@ fn run(task: Task) -> Result<()> {
         Task::StaticCheck {
             integration,
             profile,
-            target,
+            arch,
             emulator,
         } => {
             let emulator = emulator.map(std::path::absolute).transpose()?;
@@ -274,8 +298,7 @@ fn run(task: Task) -> Result<()> {
                 &StaticOptions {
                     integration,
                     profile,
-                    out_dir: None,
-                    target,
+                    arches: Arch::parse_list(&arch)?,
                     features: Vec::new(),
                 },
                 emulator.as_deref(),
@@ -284,8 +307,31 @@ fn run(task: Task) -> Result<()> {
         Task::Run { integration, once } => run_local::run(&ws, &integration, once)?,
         Task::Image {
             integration,
+            arch,
             features,
-        } => docker::build_image(&ws, &integration, &features)?,
+            repository,
+            push,
+        } => docker::build_image(
+            &ws,
+            &docker::ImageOptions {
+                integration,
+                arches: Arch::parse_list(&arch)?,
+                features: features
+                    .into_iter()
+                    .filter(|f| !f.trim().is_empty())
+                    .collect(),
+                repository: repository.filter(|r| !r.trim().is_empty()),
+                push,
+            },
+        )?,
+        Task::Release { tag } => {
+            release::build_release(&ws, &tag)?;
+        }
+        Task::ReleaseImages { tag, repository } => {
+            release::release_images(&ws, &tag, &repository)?;
+        }
+        Task::ReleaseLint => lint::release_lint(&ws)?,
+        Task::UnusedDeps => lint::unused_deps(&ws)?,
         Task::CheckIntegrations => {
             let problems = layout::check_all(&ws)?;
             if !problems.is_empty() {

@@ -18,6 +18,8 @@ use crate::process::{self, Managed};
 pub struct RunSpec {
     /// The integration's executable.
     pub binary: PathBuf,
+    /// The program that runs it, if not run directly (`qemu-aarch64` for a foreign binary).
+    pub runner: Option<PathBuf>,
     /// Its working directory (where `.port/` and `config.yaml` are read).
     pub cwd: PathBuf,
     /// Environment variables added to the xtask's own.
@@ -26,6 +28,9 @@ pub struct RunSpec {
     pub log: PathBuf,
     /// Whether to echo its output to the terminal as well.
     pub echo: bool,
+    /// The xtask executable that measures the run (`xtask __measure`); `None`: the running one
+    /// (tests, whose executable is not xtask, name `CARGO_BIN_EXE_xtask`).
+    pub measurer: Option<PathBuf>,
 }
 
 /// The environment every run gets: one resync then exit, the integration identifier, and its
@@ -47,10 +52,16 @@ pub fn once_env(identifier: &str) -> Result<Vec<(String, String)>> {
 pub fn run(spec: &RunSpec) -> Result<Measurement> {
     let report = spec.log.with_extension("measure.json");
     let _ = std::fs::remove_file(&report);
-    let xtask = std::env::current_exe().context("locating the xtask executable")?;
+    let xtask = match &spec.measurer {
+        Some(xtask) => xtask.clone(),
+        None => std::env::current_exe().context("locating the xtask executable")?,
+    };
     let mut command: Vec<OsString> = vec!["__measure".into(), "--report".into()];
     command.push(report.clone().into());
     command.push("--".into());
+    if let Some(runner) = &spec.runner {
+        command.push(runner.clone().into());
+    }
     command.push(spec.binary.clone().into());
     let log = Arc::new(Mutex::new(
         File::create(&spec.log).with_context(|| format!("creating {}", spec.log.display()))?,

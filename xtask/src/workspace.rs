@@ -1,4 +1,4 @@
-//! Where things are: the workspace root, integrations, the shared folder, scratch space.
+//! Where things are: the workspace root, integrations, scratch space.
 //!
 //! Paths are derived from this crate's own location, never from the current directory, so
 //! `cargo xtask …` behaves the same from any folder of the checkout.
@@ -53,13 +53,6 @@ impl Workspace {
     /// The integration's package name (`ocean-<name>`), also the name of its binary.
     pub fn package(name: &str) -> String {
         format!("ocean-{name}")
-    }
-
-    /// The read-only shared material: `$OCEAN_SHARED_DIR`, else `<root>/../shared`.
-    pub fn shared_dir(&self) -> PathBuf {
-        std::env::var_os("OCEAN_SHARED_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.root.join("../shared"))
     }
 
     /// Cargo's target folder: `$CARGO_TARGET_DIR` (relative to the root), else `<root>/target`.

@@ -1,6 +1,10 @@
 //! `ocean map` end to end: the built binary on files in a temporary directory, its error
-//! behaviours, and the shared conformance suite when it is available.
+//! behaviours, and every mapping conformance case.
 
+#[path = "../../mapping/tests/conformance/harness.rs"]
+mod harness;
+
+use harness::Observed;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -227,35 +231,169 @@ fn environment_access_can_be_turned_off() {
 }
 
 #[test]
-fn conformance_suite_passes() {
-    let shared = std::env::var_os("OCEAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let check = shared.join("conformance/check.py");
-    if !check.is_file() {
-        println!("skipped: no conformance suite at {}", check.display());
-        return;
-    }
-    if Command::new("python3").arg("--version").output().is_err() {
-        println!("skipped: python3 is not available");
-        return;
-    }
-    let template = format!(
-        "{} map --config {{config}} --kind {{kind}} {{input}}",
-        env!("CARGO_BIN_EXE_ocean")
+fn runaway_expressions_become_misconfigured_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "runaway.yml",
+        "resources:\n  - kind: k\n    selector:\n      query: 'true'\n    port:\n      entity:\n        mappings:\n          identifier: .id\n          blueprint: '\"b\"'\n          properties:\n            deep: 'def f: [f]; f'\n            endless: 'def f: f; f'\n            repeated: '\"x\" * .n'\n",
     );
-    let out = Command::new("python3")
-        .arg(&check)
-        .arg("--cmd")
-        .arg(&template)
-        .arg(shared.join("conformance/cases"))
-        .output()
-        .expect("python3 runs check.py");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let items = write(dir.path(), "i.json", r#"[{"id": "a", "n": 1000000000}]"#);
+    let out = ocean(&[
+        "map",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["entities"],
+        serde_json::json!([{"identifier": "a", "blueprint": "b",
+                            "properties": {"deep": null, "endless": null, "repeated": null}}])
+    );
+    assert_eq!(
+        v["misconfigured"],
+        serde_json::json!({"properties.deep": "def f: [f]; f", "properties.endless": "def f: f; f",
+                           "properties.repeated": "\"x\" * .n"})
+    );
+}
+
+/// Every mapping conformance case (kept in `ocean-mapping`'s tests) through the built binary, as
+/// `check.py --cmd 'ocean map --config {config} --kind {kind} {input}'` would run it: the same
+/// environment variables, the same comparison (the harness is shared with the in-process run).
+#[test]
+fn conformance_cases_pass_through_the_binary() {
+    let cases = harness::load_cases(&harness::cases_dir());
+    harness::check_all(&cases, |case, kind| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocean"));
+        cmd.arg("map")
+            .arg("--config")
+            .arg(case.config())
+            .arg("--kind")
+            .arg(kind)
+            .arg(case.input(kind))
+            .env(
+                "OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS",
+                if case.env_access { "true" } else { "false" },
+            );
+        for (name, value) in &case.env {
+            match value {
+                Some(v) => cmd.env(name, v),
+                None => cmd.env_remove(name),
+            };
+        }
+        let out = cmd.output().expect("the ocean binary runs");
+        if out.status.success() {
+            Observed::from_stdout(&String::from_utf8_lossy(&out.stdout))
+        } else {
+            let err = stderr(&out);
+            assert!(!err.contains("panicked"), "{}: {err}", case.id);
+            Observed::Failed(err.trim().lines().last().unwrap_or("").to_owned())
+        }
+    });
+}
+
+const PLAIN: &str = r#"
+resources:
+  - kind: repo
+    selector:
+      query: 'true'
+    port:
+      entity:
+        mappings:
+          identifier: .name
+          blueprint: '"service"'
+"#;
+
+fn identifiers(stdout: &[u8]) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(stdout).expect("stdout is one JSON document");
+    v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["identifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn many_items_on_several_threads_come_out_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yml", PLAIN);
+    let names: Vec<String> = (0..5000).map(|i| format!("r{i}")).collect();
+    let items: Vec<String> = names
+        .iter()
+        .map(|n| format!("{{\"name\": \"{n}\"}}"))
+        .collect();
+    let items = write(dir.path(), "i.json", &format!("[{}]", items.join(",")));
+    let out = ocean(&[
+        "map",
+        "--jobs",
+        "4",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(identifiers(&out.stdout), names);
+}
+
+#[test]
+fn ndjson_reports_malformed_lines_by_number_and_maps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yml", PLAIN);
+    let items = write(
+        dir.path(),
+        "i.ndjson",
+        "{\"name\": \"a\"}\n{\"name\": \n\n{\"name\": \"b\"}\n\"text\"\n{\"name\": \"c\"}\n",
+    );
+    let out = ocean(&[
+        "map",
+        "--ndjson",
+        "--config",
+        config.to_str().unwrap(),
+        items.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(identifiers(&out.stdout), ["a", "b", "c"]);
+    let err = stderr(&out);
+    assert!(err.contains("i.ndjson: line 2: invalid JSON"), "{err}");
     assert!(
-        out.status.success(),
-        "conformance failures:\n{text}\n{}",
-        stderr(&out)
+        err.contains("i.ndjson: line 5: the item is string, but raw items must be JSON objects"),
+        "{err}"
     );
-    assert!(text.trim_end().ends_with(" 0 failed"), "{text}");
+    assert!(err.contains("2 line(s) could not be mapped"), "{err}");
+}
+
+#[test]
+fn a_truncated_array_is_reported_with_its_byte_offset_after_the_items_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "c.yml", PLAIN);
+    let text = "[{\"name\": \"a\"}, {\"name\": \"b\"}, {\"name\": \"c";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ocean"))
+        .args(["map", "--config", config.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(identifiers(&out.stdout), ["a", "b"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "<stdin>: the array is truncated: the input ends at byte {}",
+            text.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

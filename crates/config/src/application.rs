@@ -111,7 +111,7 @@ impl ApplicationSettings {
             }
         }
         if let Some((value, source)) = lookup("APPLICATION__ENABLE_HTTP_LOGGING") {
-            match crate::integration_config::parse_bool(&value) {
+            match ocean_model::python::parse_bool(value.trim()) {
                 Some(b) => settings.enable_http_logging = b,
                 None => bad("enable_http_logging", source, "expected true or false"),
             }

@@ -3,7 +3,10 @@
 //!
 //! Validation follows the reference: snake_case keys, `url` values without trailing slash,
 //! `object`/`array` values JSON-decoded from text, defaults coerced to their type, required values
-//! enforced, undeclared keys dropped. Two deliberate differences: the `number` type is accepted, and
+//! enforced. Keys the spec does not declare are kept as given and reach the integration (as they
+//! do in Python Ocean for an integration without a spec file, e.g. `my_git_token` in its README's
+//! `config.yaml`); an undeclared key whose name looks like a credential ([`looks_secret`]) is
+//! treated as sensitive. Two more deliberate differences: the `number` type is accepted, and
 //! numbers or booleans given for a `string` field are converted to text instead of rejected.
 //!
 //! This module knows nothing about where values came from; the loader attaches sources to the
@@ -17,27 +20,45 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use ocean_model::python::parse_bool;
+
 use crate::ConfigError;
 use crate::case::decamelize;
 use crate::spec::{ConfigurationSpec, ConfigurationType};
 
-/// Key fragments that mark a value as secret when no spec says otherwise (printing only).
-const SECRET_LOOKING_KEYS: [&str; 8] = [
-    "token",
-    "secret",
-    "password",
+/// Words of a snake_case key that mark its value as a credential wherever they appear.
+const SECRET_WORDS: [&str; 8] = [
     "passwd",
-    "private_key",
+    "pwd",
+    "passphrase",
     "credential",
-    "api_key",
+    "credentials",
     "apikey",
+    "privatekey",
+    "pat",
 ];
+
+/// Endings of a word that mark its value as a credential (`token`, `apitoken`, `webhooksecret`).
+const SECRET_WORD_ENDINGS: [&str; 6] = [
+    "token",
+    "tokens",
+    "secret",
+    "secrets",
+    "password",
+    "passwords",
+];
+
+/// Sensitive values shorter than this that are only *guessed* secret (by key name) are redacted
+/// when printed but not masked in logs: masking `id` or `1` everywhere would ruin every log line.
+pub(crate) const MIN_GUESSED_SECRET_LEN: usize = 4;
 
 /// The integration's configuration after validation.
 #[derive(Clone, Default, PartialEq)]
 pub struct IntegrationConfig {
     values: Map<String, Value>,
     sensitive: BTreeSet<String>,
+    /// Sensitive keys whose sensitivity is guessed from the name, not declared by a spec.
+    guessed: BTreeSet<String>,
     validated: bool,
 }
 
@@ -67,7 +88,7 @@ pub(crate) enum ConfigIssue {
         /// What was expected.
         expected: String,
     },
-    /// A key that the spec does not declare (dropped).
+    /// A key that the spec does not declare (kept as given, unvalidated).
     Undeclared {
         /// The key as given.
         key: String,
@@ -78,9 +99,11 @@ impl IntegrationConfig {
     /// A configuration that was not validated (no spec): values are kept as given, and values
     /// under secret-looking keys (`token`, `secret`, `password`, …) are treated as sensitive.
     pub fn unvalidated(values: Map<String, Value>) -> Self {
-        let sensitive = values.keys().filter(|k| looks_secret(k)).cloned().collect();
+        let sensitive: BTreeSet<String> =
+            values.keys().filter(|k| looks_secret(k)).cloned().collect();
         IntegrationConfig {
             values,
+            guessed: sensitive.clone(),
             sensitive,
             validated: false,
         }
@@ -119,7 +142,8 @@ impl IntegrationConfig {
         &self.values
     }
 
-    /// Whether a key holds a secret (spec `sensitive: true`).
+    /// Whether a key holds a secret: spec `sensitive: true`, or a key the spec does not declare
+    /// whose name looks like a credential (see [`looks_secret`]).
     pub fn is_sensitive(&self, key: &str) -> bool {
         self.sensitive.contains(key)
     }
@@ -130,15 +154,25 @@ impl IntegrationConfig {
     }
 
     /// Sensitive values rendered as text, including non-strings (for scrubbing messages).
+    /// Values of keys only guessed sensitive are left out when shorter than
+    /// [`MIN_GUESSED_SECRET_LEN`] characters.
     pub(crate) fn sensitive_texts(&self) -> Vec<String> {
         self.sensitive
             .iter()
-            .filter_map(|k| self.values.get(k))
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+            .filter_map(|k| Some((k, self.values.get(k)?)))
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k, text)
             })
-            .filter(|s| !s.is_empty() && s != "null")
+            .filter(|(k, s)| {
+                !s.is_empty()
+                    && s != "null"
+                    && (!self.guessed.contains(*k) || s.chars().count() >= MIN_GUESSED_SECRET_LEN)
+            })
+            .map(|(_, s)| s)
             .collect()
     }
 
@@ -173,10 +207,9 @@ impl IntegrationConfig {
         };
         result.map_err(|e| {
             let path = e.path().to_string();
-            let mut message = e.inner().to_string();
-            for secret in self.sensitive_texts() {
-                message = message.replace(&secret, ocean_model::Secret::REDACTED);
-            }
+            let message = ocean_model::Masker::new(self.sensitive_texts())
+                .mask(&e.inner().to_string())
+                .into_owned();
             ConfigError::IntegrationConfig {
                 type_name: std::any::type_name::<T>(),
                 key: if path == "." { None } else { Some(path) },
@@ -271,8 +304,15 @@ pub(crate) fn issue_message(issue: &ConfigIssue) -> String {
         ConfigIssue::BadDefault { name, expected } => format!(
             "the spec's default for configuration \"{name}\" is not {expected}; fix .port/spec"
         ),
-        ConfigIssue::Undeclared { .. } => {
-            "not declared in the spec's configurations; ignored".to_owned()
+        ConfigIssue::Undeclared { key } => {
+            let secret = if looks_secret(key) {
+                "; its name looks like a credential, so it is treated as a secret"
+            } else {
+                ""
+            };
+            format!(
+                "not declared in the spec's configurations; passed to the integration as written, unvalidated{secret}"
+            )
         }
     }
 }
@@ -338,23 +378,49 @@ pub(crate) fn validate(
         };
         out.insert(key, value);
     }
-    for (key, _) in remaining {
-        issues.push(ConfigIssue::Undeclared { key });
+    // Undeclared keys are kept (the last spelling of each wins, as for declared ones).
+    let mut guessed = BTreeSet::new();
+    for (key, value) in remaining {
+        if looks_secret(&key) {
+            sensitive.insert(key.clone());
+            guessed.insert(key.clone());
+        }
+        if !issues
+            .iter()
+            .any(|i| matches!(i, ConfigIssue::Undeclared { key: k } if *k == key))
+        {
+            issues.push(ConfigIssue::Undeclared { key: key.clone() });
+        }
+        out.insert(key, value);
     }
     (
         IntegrationConfig {
             values: out,
             sensitive,
+            guessed,
             validated: true,
         },
         issues,
     )
 }
 
-/// Whether a key name suggests a credential (used only when no spec says what is sensitive).
-pub(crate) fn looks_secret(key: &str) -> bool {
-    let lower = key.to_lowercase();
-    SECRET_LOOKING_KEYS.iter().any(|s| lower.contains(s))
+/// Whether a key name suggests a credential; used for keys no spec declares (a declared key is
+/// sensitive exactly when its spec says so).
+///
+/// The rule, on the snake_case key split into `_`-separated words: some word ends with `token`,
+/// `secret` or `password` (or their plurals: `api_token`, `apitoken`, `webhook_secret`), or is
+/// one of `passwd`, `pwd`, `passphrase`, `credential(s)`, `apikey`, `privatekey`, `pat`; or the
+/// last word is `key` (`api_key`, `private_key`, `ssh_key`, but not `key_field`).
+pub fn looks_secret(key: &str) -> bool {
+    let snake = decamelize(key).to_lowercase();
+    let words: Vec<&str> = snake
+        .split(['_', '-', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.last() == Some(&"key")
+        || words
+            .iter()
+            .any(|w| SECRET_WORDS.contains(w) || SECRET_WORD_ENDINGS.iter().any(|e| w.ends_with(e)))
 }
 
 /// Top-level keys are compared in snake_case, whichever spelling was given.
@@ -371,20 +437,6 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
-    }
-}
-
-/// The accepted spellings of booleans given as text.
-pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    const TRUE: [&str; 6] = ["true", "1", "yes", "on", "t", "y"];
-    const FALSE: [&str; 6] = ["false", "0", "no", "off", "f", "n"];
-    let t = text.trim();
-    if TRUE.iter().any(|v| t.eq_ignore_ascii_case(v)) {
-        Some(true)
-    } else if FALSE.iter().any(|v| t.eq_ignore_ascii_case(v)) {
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -448,7 +500,7 @@ pub(crate) fn coerce(t: ConfigurationType, value: &Value) -> Result<Value, Strin
             .ok_or_else(expected),
         (ConfigurationType::Boolean, Value::Bool(_)) => Ok(value.clone()),
         (ConfigurationType::Boolean, Value::String(s)) => {
-            parse_bool(s).map(Value::Bool).ok_or_else(expected)
+            parse_bool(s.trim()).map(Value::Bool).ok_or_else(expected)
         }
         (ConfigurationType::Boolean, Value::Number(n)) => match n.as_u64() {
             Some(0) => Ok(Value::Bool(false)),
@@ -568,7 +620,8 @@ mod tests {
                 "verbose": true,
                 "headers": {"X-Key": "v"},
                 "projects": ["a", "b"],
-                "optional": null
+                "optional": null,
+                "extra": 1
             })
         );
         assert!(config.is_sensitive("api_token"));
@@ -747,5 +800,84 @@ mod tests {
         assert!(config.is_sensitive("app_private_key"));
         assert!(!config.is_sensitive("org"));
         assert!(!config.is_validated());
+    }
+
+    #[test]
+    fn secret_looking_key_names() {
+        for yes in [
+            "my_git_token",
+            "myGitToken",
+            "apitoken",
+            "webhookSecret",
+            "client_secrets",
+            "db_password",
+            "passwd",
+            "api_key",
+            "apiKey",
+            "private_key",
+            "key",
+            "github_pat",
+            "sasl_passphrase",
+            "gcp_credentials",
+        ] {
+            assert!(looks_secret(yes), "{yes}");
+        }
+        for no in [
+            "org",
+            "some_other_integration_config",
+            "key_field",
+            "monkey",
+            "keyboard_layout",
+            "page_size",
+            "path",
+            "author",
+        ] {
+            assert!(!looks_secret(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn undeclared_keys_are_kept_and_secret_looking_ones_masked() {
+        let (config, issues) = validate(
+            &spec("- {name: org, type: string}"),
+            values(json!({
+                "org": "acme",
+                "myGitToken": "random-token-value",
+                "some_other_integration_config": "Very important information",
+                "sort_key": "id"
+            })),
+        );
+        assert_eq!(
+            config.get("my_git_token"),
+            Some(&json!("random-token-value"))
+        );
+        assert_eq!(
+            config.get("some_other_integration_config"),
+            Some(&json!("Very important information"))
+        );
+        assert!(config.is_sensitive("my_git_token"));
+        assert!(!config.is_sensitive("some_other_integration_config"));
+        assert_eq!(issues.len(), 3, "{issues:?}");
+        let shown = serde_json::to_value(&config).unwrap();
+        assert_eq!(shown["my_git_token"], "[REDACTED]");
+        assert_eq!(shown["sort_key"], "[REDACTED]");
+        assert!(!format!("{config:?}").contains("random-token-value"));
+        // Masked in logs too, except guessed secrets too short to mask without ruining logs.
+        let texts = config.sensitive_texts();
+        assert!(
+            texts.contains(&"random-token-value".to_owned()),
+            "{texts:?}"
+        );
+        assert!(!texts.contains(&"id".to_owned()), "{texts:?}");
+        #[derive(Deserialize)]
+        struct Typed {
+            my_git_token: String,
+            org: String,
+        }
+        let typed: Typed = config.deserialize().unwrap();
+        assert_eq!(
+            (typed.my_git_token.as_str(), typed.org.as_str()),
+            ("random-token-value", "acme")
+        );
     }
 }

@@ -31,7 +31,7 @@ pub mod yaml;
 
 pub use application::{ApplicationFlags, ApplicationSettings};
 pub use error::{ConfigError, Problem};
-pub use integration_config::IntegrationConfig;
+pub use integration_config::{IntegrationConfig, looks_secret};
 pub use load::{CONFIG_FILE, DOTENV_FILE, ENV_PREFIX, IntegrationInfo, Loader};
 pub use resources::{
     DEFAULT_RESOURCES_DIR, PortResources, RESOURCE_EXTENSIONS, RESOURCE_STEMS, ResourcesError,

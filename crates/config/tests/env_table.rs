@@ -1,5 +1,5 @@
 //! Every framework setting's environment variable, written out by hand from the contract
-//! (config.md §3), set to a non-default value and read back from the typed field it must reach.
+//! (crates/config/CONFIGURATION.md, "Environment variables"), set to a non-default value and read back from the typed field it must reach.
 
 mod support;
 

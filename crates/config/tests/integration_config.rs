@@ -150,7 +150,7 @@ fn validation_problems_name_key_source_and_expectation() {
 }
 
 #[test]
-fn undeclared_keys_are_dropped_with_a_warning() {
+fn undeclared_keys_are_kept_with_a_warning() {
     let s = with_credentials()
         .spec(SPEC)
         .env(
@@ -158,13 +158,17 @@ fn undeclared_keys_are_dropped_with_a_warning() {
             "https://j.example.com",
         )
         .env("OCEAN__INTEGRATION__CONFIG__ATLASSIAN_USER_TOKEN", "t")
-        .env("OCEAN__INTEGRATION__CONFIG__TYPO_KEY", "x")
+        .env("OCEAN__INTEGRATION__CONFIG__TYPO_FIELD", "x")
+        .env("OCEAN__INTEGRATION__CONFIG__SSH_KEY", "k3y-material")
         .ok();
-    assert_eq!(s.integration.config.get("typo_key"), None);
+    assert_eq!(s.integration.config.get("typo_field"), Some(&json!("x")));
+    assert!(!s.integration.config.is_sensitive("typo_field"));
+    assert!(s.integration.config.is_sensitive("ssh_key"));
     assert_eq!(
         s.warnings(),
         [
-            "OCEAN__INTEGRATION__CONFIG__TYPO_KEY (environment): not declared in the spec's configurations; ignored"
+            "OCEAN__INTEGRATION__CONFIG__SSH_KEY (environment): not declared in the spec's configurations; passed to the integration as written, unvalidated; its name looks like a credential, so it is treated as a secret",
+            "OCEAN__INTEGRATION__CONFIG__TYPO_FIELD (environment): not declared in the spec's configurations; passed to the integration as written, unvalidated",
         ]
     );
 }

@@ -5,7 +5,7 @@ mod support;
 use expect_test::expect;
 use support::{case, with_credentials};
 
-/// The example `config.yaml` of the configuration contract (config.md §1).
+/// The example `config.yaml` of the configuration contract (crates/config/CONFIGURATION.md, "A complete example").
 const EXAMPLE: &str = r#"initializePortResources: true
 scheduledResyncInterval: 1440
 port:

@@ -1,6 +1,6 @@
 //! One resync at a time. Every trigger — the ONCE and POLLING listeners now, the scheduled
 //! resync, webhooks and Kafka later — asks the [`Coordinator`], which reports the resync state to
-//! Port around each run (lifecycle.md §4.4): `running` before, then `completed`, `failed` or
+//! Port around each run (docs/lifecycle.md §4.4): `running` before, then `completed`, `failed` or
 //! `aborted`.
 //!
 //! A new request supersedes a running resync: the running one is cancelled, and the coordinator
@@ -18,9 +18,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::metrics::ResyncFinished;
+use crate::pipeline::{self, ResyncCancel};
 use crate::progress::ResyncProgress;
 use crate::report::{AbortReason, DeletionReport, ResyncOutcome, ResyncReport};
-use crate::resync::{ResyncCancel, ResyncEngine};
+use crate::services::Services;
 
 /// What asked for a resync (for logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +109,7 @@ fn lost_report(id: &str) -> ResyncReport {
 
 /// Serialises resyncs and reports their state.
 pub struct Coordinator {
-    engine: Arc<ResyncEngine>,
+    services: Arc<Services>,
     client: PortClient,
     interval_minutes: Option<u64>,
     schedule_start: Mutex<OffsetDateTime>,
@@ -120,12 +121,13 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    /// A coordinator over `engine`; `interval_minutes` (`scheduled_resync_interval`) fills
-    /// `nextResync` and `intervalInMinuets` in the state reports.
-    pub fn new(engine: Arc<ResyncEngine>, interval_minutes: Option<u64>) -> Self {
-        let client = engine.client().clone();
+    /// A coordinator running resyncs with `services`; `interval_minutes`
+    /// (`scheduled_resync_interval`) fills `nextResync` and `intervalInMinuets` in the state
+    /// reports.
+    pub(crate) fn new(services: Arc<Services>, interval_minutes: Option<u64>) -> Self {
+        let client = services.client.clone();
         Coordinator {
-            engine,
+            services,
             client,
             interval_minutes,
             schedule_start: Mutex::new(OffsetDateTime::now_utc()),
@@ -137,9 +139,9 @@ impl Coordinator {
         }
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &Arc<ResyncEngine> {
-        &self.engine
+    /// The services resyncs run with.
+    pub(crate) fn services(&self) -> &Arc<Services> {
+        &self.services
     }
 
     /// `resyncState.updatedAt` as Port returned it for the latest state report (the POLLING
@@ -313,8 +315,8 @@ impl Coordinator {
             self.schedule_start(),
         ))
         .await;
-        let report = self.engine.run(id, cancel, progress).await;
-        self.engine.metrics().emit(ResyncFinished {
+        let report = pipeline::run(&self.services, id, cancel, progress).await;
+        self.services.metrics.emit(ResyncFinished {
             outcome: report.status().as_str(),
             duration: report.duration,
         });

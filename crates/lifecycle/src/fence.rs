@@ -111,14 +111,10 @@ impl LiveWrites {
             .is_some_and(|at| *at >= fetched_at)
     }
 
-    /// Recorded entries (for tests and diagnostics).
+    /// Recorded entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().written.len()
-    }
-
-    /// Whether nothing is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -150,7 +146,7 @@ mod tests {
         let t2 = t0 + Duration::from_secs(2);
         // No resync: nothing is recorded, so nothing can grow.
         fence.record([&key("a")], t1);
-        assert!(fence.is_empty());
+        assert_eq!(fence.len(), 0);
 
         fence.resync_started();
         fence.record([&key("a"), &key("b")], t1);
@@ -166,13 +162,13 @@ mod tests {
         assert!(fence.written_after(&key("a"), t1 + Duration::from_millis(500)));
 
         fence.resync_finished();
-        assert!(fence.is_empty());
+        assert_eq!(fence.len(), 0);
         {
             let _guard = fence.recording();
             fence.record([&key("z")], t1);
             assert_eq!(fence.len(), 1);
         }
-        assert!(fence.is_empty());
+        assert_eq!(fence.len(), 0);
         assert!(!fence.is_recording());
         assert!(!fence.written_after(&key("a"), t0));
     }

@@ -24,7 +24,6 @@
 //! instance, never global, so several runtimes in one process (tests) do not mix.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ocean_port_client::PortClient;
@@ -445,9 +444,6 @@ impl Collector for PortClientCollector {
 pub fn wants_openmetrics(accept: Option<&str>) -> bool {
     accept.is_some_and(|a| a.contains("application/openmetrics-text"))
 }
-
-/// Shared handle type.
-pub type SharedMetrics = Arc<Metrics>;
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,12 @@
 //! from it ([`ResyncReport::status`]). Nothing here talks to Port or logs.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use ocean_port_client::ResyncStatus;
+use ocean_port_client::{PortError, ResyncStatus};
+
+pub use crate::pipeline::mapping::MappingError;
 use time::OffsetDateTime;
 
 /// The result of one full resync.
@@ -165,7 +168,7 @@ fn ratio(stale: usize, owned: usize) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FailureReason {
     /// The mapping could not be read from Port, or does not validate.
-    Mapping(String),
+    Mapping(MappingError),
     /// An `on_resync_start` hook failed; no kind was processed.
     ResyncStartHook(String),
     /// One or more kinds failed (fetcher error, kind not implemented, selector errors, a failed
@@ -176,8 +179,9 @@ pub enum FailureReason {
         /// The number of errors across them.
         errors: usize,
     },
-    /// Listing the integration's own entities in Port failed, so stale entities are unknown.
-    Reconciliation(String),
+    /// Listing the integration's own entities in Port (or the blueprints of relation targets)
+    /// failed, so the stale entities are unknown.
+    Reconciliation(ReconcileError),
     /// Port refused entities (after the end-of-resync retry, when it ran): the catalog in Port
     /// is missing them.
     EntityFailures {
@@ -199,7 +203,7 @@ impl fmt::Display for FailureReason {
                 kinds.join(", ")
             ),
             FailureReason::Reconciliation(e) => {
-                write!(f, "could not list the integration's entities in Port: {e}")
+                write!(f, "stale entities could not be determined: {e}")
             }
             FailureReason::EntityFailures { failed, groups } => {
                 write!(f, "Port refused {failed} entities")?;
@@ -213,6 +217,53 @@ impl fmt::Display for FailureReason {
                 Ok(())
             }
         }
+    }
+}
+
+/// Why reconciliation could not decide what is stale.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReconcileError {
+    /// Listing the entities the integration owns failed.
+    #[error("listing the integration's entities failed: {0}")]
+    ListOwned(SharedPortError),
+    /// A blueprint of kept entities with relations does not exist.
+    #[error("blueprint '{0}' does not exist in Port")]
+    MissingBlueprint(String),
+    /// Reading a blueprint of kept entities with relations failed.
+    #[error("reading blueprint '{blueprint}' failed: {error}")]
+    ReadBlueprint {
+        /// The blueprint.
+        blueprint: String,
+        /// What Port or the network said.
+        error: SharedPortError,
+    },
+}
+
+/// A Port error that reports can hold, clone and compare (by what it says).
+#[derive(Debug, Clone)]
+pub struct SharedPortError(pub Arc<PortError>);
+
+impl From<PortError> for SharedPortError {
+    fn from(error: PortError) -> Self {
+        SharedPortError(Arc::new(error))
+    }
+}
+
+impl PartialEq for SharedPortError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl fmt::Display for SharedPortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedPortError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
     }
 }
 

@@ -1,6 +1,6 @@
 //! The assembled runtime of one integration: settings, Port client, engine, coordinator,
 //! listener, HTTP server, live events and scheduled resyncs, with the startup sequence and
-//! graceful shutdown (lifecycle.md §2, §6, §9).
+//! graceful shutdown (docs/lifecycle.md §2, §6, §9).
 //!
 //! [`Ocean::run`]: bind and serve HTTP (health answers at once, readiness is 503) → startup in
 //! Port → `on_start` → live-event workers, scheduled resyncs → ready → the listener until it
@@ -37,11 +37,12 @@ use crate::listener::{
     EventListener, ListenerContext, ListenerExit, UnsupportedListener, listener_for,
 };
 use crate::live::{LiveConfig, LiveEvents};
-use crate::mask::Masker;
 use crate::metrics::Metrics;
+use crate::pipeline::EngineConfig;
 use crate::report::ResyncReport;
-use crate::resync::{EngineConfig, ResyncEngine};
+use crate::services::Services;
 use crate::startup::{self, StartupError, StartupOutcome};
+use ocean_model::Masker;
 
 /// How long shutdown waits for a running resync to stop (it then reports `aborted`).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
@@ -188,21 +189,21 @@ impl OceanBuilder {
         let engine_config = self
             .engine
             .unwrap_or_else(|| EngineConfig::from_settings(&self.settings));
-        let engine = Arc::new(ResyncEngine::new(
+        let services = Arc::new(Services::new(
             client.clone(),
             self.integration.clone(),
             engine_config,
             masker.clone(),
         ));
         let coordinator = Arc::new(Coordinator::new(
-            engine.clone(),
+            services.clone(),
             self.settings.scheduled_resync_interval,
         ));
         let live_config = self
             .live
             .unwrap_or_else(|| LiveConfig::from_settings(&self.settings));
         let live = Arc::new(LiveEvents::new(
-            engine,
+            services,
             self.integration.webhook_processors(),
             live_config,
         ));
@@ -306,7 +307,7 @@ impl Ocean {
 
     /// The metrics of this runtime.
     pub fn metrics(&self) -> &Arc<Metrics> {
-        self.coordinator.engine().metrics()
+        &self.coordinator.services().metrics
     }
 
     /// The live events (webhook processors, queues, workers).
@@ -343,6 +344,23 @@ impl Ocean {
     /// Startup in Port: runtime check, integration create/update, default resources.
     pub async fn start(&self) -> Result<StartupOutcome, StartupError> {
         startup::start(&self.client, &self.settings, self.resources.as_ref()).await
+    }
+
+    /// `ocean defaults dock`: startup in Port (runtime check, integration create/update) with
+    /// the default resources put in place even when Port marks them initialized or
+    /// `initialize_port_resources` is off; no listener, no resync.
+    pub async fn dock_defaults(&self) -> Result<StartupOutcome, StartupError> {
+        startup::dock(&self.client, &self.settings, self.resources.as_ref()).await
+    }
+
+    /// `ocean defaults clean`: the default blueprints of `.port/resources` deleted from Port
+    /// (with their entities when `options.force`), and the integration too with
+    /// `options.destroy`.
+    pub async fn clean_defaults(
+        &self,
+        options: crate::CleanOptions,
+    ) -> Result<crate::CleanReport, crate::CleanError> {
+        crate::defaults::clean(&self.client, self.resources.as_ref(), options).await
     }
 
     /// Runs the integration's `on_start` hook in the background (errors are logged).
@@ -488,7 +506,7 @@ impl Ocean {
         })
     }
 
-    /// Shutdown (lifecycle.md §9), every step bounded: not ready, webhooks refused, the HTTP
+    /// Shutdown (docs/lifecycle.md §9), every step bounded: not ready, webhooks refused, the HTTP
     /// server stops accepting; live-event queues drain while a running resync is aborted.
     async fn stop_all(&self, server: Option<RunningServer>) {
         self.ready.set(false);

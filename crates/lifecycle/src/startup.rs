@@ -1,4 +1,4 @@
-//! Startup in Port (lifecycle.md §2 steps 5–7 and §3): the runtime compatibility check, then
+//! Startup in Port (docs/lifecycle.md §2 steps 5–7 and §3): the runtime compatibility check, then
 //! creating or updating the integration record and, until it is done, provisioning the defaults
 //! of `.port/resources` (mapping, blueprints in three stages, actions, scorecards, pages).
 //!
@@ -143,7 +143,7 @@ pub fn runtime_compatible(runtime: Runtime, installed: &str) -> bool {
     }
 }
 
-/// The origin of the default resources when Port has none on record (lifecycle.md §3 step 4).
+/// The origin of the default resources when Port has none on record (docs/lifecycle.md §3 step 4).
 pub fn decide_origin(
     configured: Option<CreatePortResourcesOrigin>,
     provisionable: bool,
@@ -211,6 +211,28 @@ pub async fn initialize_defaults(
     client: &PortClient,
     settings: &Settings,
     resources: Option<&PortResources>,
+) -> Result<StartupOutcome, StartupError> {
+    initialize(client, settings, resources, false).await
+}
+
+/// `ocean defaults dock`: the runtime check, then the integration created or updated and its
+/// default resources put in place, whether or not Port marks them initialized already and
+/// whatever `initialize_port_resources` says. Provisioning only ever adds what is missing, so
+/// docking twice, or after a user changed a default blueprint, overwrites nothing.
+pub async fn dock(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+) -> Result<StartupOutcome, StartupError> {
+    check_runtime(client, settings).await?;
+    initialize(client, settings, resources, true).await
+}
+
+async fn initialize(
+    client: &PortClient,
+    settings: &Settings,
+    resources: Option<&PortResources>,
+    docking: bool,
 ) -> Result<StartupOutcome, StartupError> {
     let provision_enabled = client
         .provision_enabled_integrations()
@@ -293,11 +315,14 @@ pub async fn initialize_defaults(
         false
     };
 
-    let provisioned = if integration.are_port_resources_initialized == Some(true) {
+    // Docking re-checks the default resources of `.port/resources` (only that origin has any
+    // to add to); the other origins' setup would rewrite the mapping, so it stays once-only.
+    let recheck = docking && origin == ResourcesOrigin::Default;
+    let provisioned = if integration.are_port_resources_initialized == Some(true) && !recheck {
         tracing::info!("Port resources are already initialized, skipping setup");
         false
     } else {
-        setup(client, settings, resources, origin, &integration).await?
+        setup(client, settings, resources, origin, &integration, docking).await?
     };
     Ok(StartupOutcome {
         created,
@@ -327,6 +352,7 @@ async fn setup(
     resources: Option<&PortResources>,
     origin: ResourcesOrigin,
     integration: &Integration,
+    docking: bool,
 ) -> Result<bool, StartupError> {
     match origin {
         ResourcesOrigin::Empty => {
@@ -350,7 +376,7 @@ async fn setup(
             Ok(true)
         }
         ResourcesOrigin::Default => {
-            if !settings.initialize_port_resources {
+            if !settings.initialize_port_resources && !docking {
                 tracing::info!("Resources initialization disabled, skipping resource creation");
                 return Ok(false);
             }

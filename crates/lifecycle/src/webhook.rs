@@ -14,6 +14,7 @@
 //! [`Integration::webhook_processors`]: crate::Integration::webhook_processors
 
 use crate::integration::{BoxError, FetchContext};
+use ocean_http::signature::Signature;
 use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
@@ -96,6 +97,20 @@ impl WebhookEvent {
     /// The raw request body, exactly as received (what signatures are computed over).
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// Checks the signature in header `name` against the raw body signed with `secret`, as
+    /// `signature` describes it (`Signature::github()` for `sha256=<hex>`, a `v1=` prefix, …);
+    /// the rejection names the header and what was wrong, never the secret.
+    pub fn verify_signature(
+        &self,
+        name: &str,
+        signature: &Signature,
+        secret: &[u8],
+    ) -> Result<(), WebhookRejection> {
+        signature
+            .verify(secret, &self.body, self.header(name))
+            .map_err(|e| WebhookRejection::new(format!("{name} {e}")))
     }
 
     /// The body parsed as JSON (`null` for an empty body).
@@ -219,60 +234,9 @@ impl fmt::Debug for WebhookRoute {
     }
 }
 
-/// The hex HMAC-SHA256 of `body` with `secret` — the signature most webhook senders put in a
-/// header (GitHub's `sha256=…`, PagerDuty's `v1=…`, the fake integration's).
-pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
-    use hmac::{Hmac, Mac};
-    use std::fmt::Write as _;
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
-}
-
-/// Whether `signature` (hex, optionally after a `sha256=` prefix, any case) is the HMAC-SHA256
-/// of `body` with `secret`; compared in constant time.
-pub fn verify_hmac_sha256_hex(secret: &[u8], body: &[u8], signature: &str) -> bool {
-    let given = signature.trim();
-    let given = given.strip_prefix("sha256=").unwrap_or(given);
-    let expected = hmac_sha256_hex(secret, body);
-    given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a.to_ascii_lowercase() ^ b))
-            == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hmac_signatures_verify_in_hex() {
-        // RFC 4231 test case 2.
-        let sig = hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            sig,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let body = b"what do ya want for nothing?";
-        assert!(verify_hmac_sha256_hex(b"Jefe", body, &sig));
-        assert!(verify_hmac_sha256_hex(
-            b"Jefe",
-            body,
-            &format!("sha256={}", sig.to_uppercase())
-        ));
-        assert!(!verify_hmac_sha256_hex(b"Jefe", b"other", &sig));
-        assert!(!verify_hmac_sha256_hex(b"jefe", body, &sig));
-        assert!(!verify_hmac_sha256_hex(b"Jefe", body, &sig[..10]));
-        assert!(!verify_hmac_sha256_hex(b"Jefe", body, ""));
-    }
 
     #[test]
     fn events_parse_json_and_find_headers_case_insensitively() {
@@ -286,6 +250,36 @@ mod tests {
         assert_eq!(event.header("x-pagerduty-signature"), Some("v1=abc"));
         assert_eq!(event.payload()["event"]["event_type"], "incident.triggered");
         assert!(!format!("{event:?}").contains("v1=abc"));
+    }
+
+    #[test]
+    fn signatures_are_checked_against_the_raw_body() {
+        let body = br#"{"id": 1}"#;
+        let github = Signature::github();
+        let signed = |value: Option<String>| {
+            let headers = value.map(|v| ("X-Hub-Signature-256".to_string(), v));
+            WebhookEvent::new("t", "/webhook", headers, bytes::Bytes::from_static(body)).unwrap()
+        };
+        let good = signed(Some(github.sign(b"s3cret", body)));
+        assert_eq!(
+            good.verify_signature("x-hub-signature-256", &github, b"s3cret"),
+            Ok(())
+        );
+        let reason = |event: WebhookEvent| {
+            event
+                .verify_signature("x-hub-signature-256", &github, b"s3cret")
+                .unwrap_err()
+                .reason
+        };
+        assert_eq!(
+            reason(signed(Some(github.sign(b"other", body)))),
+            "x-hub-signature-256 does not match the body"
+        );
+        assert_eq!(reason(signed(None)), "x-hub-signature-256 is missing");
+        assert_eq!(
+            reason(signed(Some("abc".into()))),
+            "x-hub-signature-256 is not of the form sha256=<hex>"
+        );
     }
 
     #[test]

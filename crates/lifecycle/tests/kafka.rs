@@ -16,9 +16,10 @@ use std::time::Duration;
 use common::*;
 use kafka_support::{Broker, Producer};
 use ocean_config::{EventListener as ListenerSettings, KafkaSettings};
-use ocean_lifecycle::listener::kafka::{Assignment, Kafka, RESYNC_REQUESTS_TOPIC_FLAG};
-use ocean_lifecycle::listener::{EventListener, ListenerContext, ListenerExit};
+use ocean_lifecycle::{Assignment, Kafka};
 use ocean_lifecycle::{EngineConfig, Ocean, RuntimeError};
+use ocean_lifecycle::{EventListener, ListenerContext, ListenerExit};
+use ocean_port_client::changelog::RESYNC_REQUESTS_TOPIC_FLAG;
 use port_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -35,15 +36,13 @@ fn logs() {
         .try_init();
 }
 
-/// A broker, or `None` (with the reason printed) when the test must be skipped.
-fn broker() -> Option<Broker> {
+/// A broker. A machine that cannot install one fails the test: this test file runs only when
+/// asked for (`--features kafka`, as `make test` does), so a missing prerequisite is an error.
+fn broker() -> Broker {
     logs();
     match kafka_support::tansu() {
-        Ok(tansu) => Some(Broker::start(&tansu)),
-        Err(reason) => {
-            eprintln!("skipping the Kafka test: {reason}");
-            None
-        }
+        Ok(tansu) => Broker::start(&tansu),
+        Err(reason) => panic!("cannot run the Kafka tests: {reason}"),
     }
 }
 
@@ -200,7 +199,7 @@ async fn send_all(producer: &Producer, topic: &str, messages: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn change_log_messages_resync_only_for_this_integration_and_offsets_survive_a_restart() {
-    let Some(broker) = broker() else { return };
+    let broker = broker();
     let h = harness(&broker, EmulatorConfig::default()).await;
     let org = org_id(&h).await;
     let topic = format!("{org}.change.log");
@@ -296,7 +295,7 @@ async fn change_log_messages_resync_only_for_this_integration_and_offsets_surviv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_org_flag_selects_the_resync_requests_topic() {
-    let Some(broker) = broker() else { return };
+    let broker = broker();
     let emulator = EmulatorConfig {
         feature_flags: vec![RESYNC_REQUESTS_TOPIC_FLAG.to_owned()],
         ..EmulatorConfig::default()
@@ -341,7 +340,7 @@ async fn the_org_flag_selects_the_resync_requests_topic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_the_partitions_and_one_takes_over_when_the_other_stops() {
-    let Some(broker) = broker() else { return };
+    let broker = broker();
     let h = harness(&broker, EmulatorConfig::default()).await;
     let org = org_id(&h).await;
     let topic = format!("{org}.change.log");

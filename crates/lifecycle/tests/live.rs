@@ -10,17 +10,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
 use common::*;
-use hmac::{Hmac, Mac};
 use ocean_config::{IntegrationInfo, Loader, Settings};
-use ocean_lifecycle::http::auth::port_signature;
+use ocean_http::signature::Signature;
 use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, Integration, LiveConfig, Ocean, PageStream, RunOutcome,
     WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults, WebhookRoute,
 };
+use ocean_port_client::signature::sign as port_signature;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
 const WEBHOOK_SECRET: &str = "webhook-test-secret";
@@ -29,10 +27,12 @@ const WEBHOOK_SECRET: &str = "webhook-test-secret";
 /// (base64 HMAC-SHA256 of the body).
 struct TestProcessor;
 
+fn scheme() -> Signature {
+    Signature::hmac_sha256().base64()
+}
+
 fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    scheme().sign(WEBHOOK_SECRET.as_bytes(), body)
 }
 
 #[async_trait::async_trait]
@@ -55,16 +55,7 @@ impl WebhookProcessor for TestProcessor {
     }
 
     fn authenticate(&self, event: &WebhookEvent) -> Result<(), WebhookRejection> {
-        let Some(given) = event.header("x-test-signature") else {
-            return Err(WebhookRejection::new("missing x-test-signature"));
-        };
-        let given = base64::engine::general_purpose::STANDARD
-            .decode(given)
-            .map_err(|_| WebhookRejection::new("signature is not base64"))?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-        mac.update(event.body());
-        mac.verify_slice(&given)
-            .map_err(|_| WebhookRejection::new("signature does not match"))
+        event.verify_signature("x-test-signature", &scheme(), WEBHOOK_SECRET.as_bytes())
     }
 
     fn ordering_key(&self, event: &WebhookEvent) -> Option<String> {

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use ocean_config::PortResources;
-use ocean_lifecycle::{Ocean, StartupError};
+use ocean_lifecycle::{CleanOptions, Ocean, StartupError};
 use ocean_port_client::ResourcesOrigin;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -261,5 +261,98 @@ async fn wrong_credentials_fail_startup_with_an_auth_error() {
     let error = ocean.start().await.expect_err("startup must fail");
     assert!(matches!(error, StartupError::Auth(_)), "{error}");
     assert!(!error.to_string().contains("wrong"));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_deletes_the_defaults_dependents_first_and_dock_puts_back_what_is_missing() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    h.ocean().start().await.expect("start");
+    let mine = json!({"identifier": "mine", "title": "Mine",
+        "schema": {"properties": {}, "required": []}});
+    h.client.create_blueprint(&mine).await.unwrap();
+
+    let report = h
+        .ocean()
+        .clean_defaults(CleanOptions::default())
+        .await
+        .expect("clean");
+    // `service` relates to `team`, so it goes first.
+    assert_eq!(report.deleted, ["service", "team"]);
+    assert!(report.integration_found && !report.destroyed);
+    assert!(h.emulator.blueprint("team").await.unwrap().is_none());
+    assert!(h.emulator.blueprint("mine").await.unwrap().is_some());
+    let integration = h
+        .emulator
+        .integration(INTEGRATION_ID)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(integration["arePortResourcesInitialized"], json!(false));
+
+    // The next start creates them again.
+    assert!(h.ocean().start().await.unwrap().provisioned);
+    assert!(h.emulator.blueprint("service").await.unwrap().is_some());
+
+    // A default blueprint deleted by hand: a start leaves it (the defaults are initialized),
+    // dock puts it back, and only it.
+    h.client.delete_blueprint("service").await.unwrap();
+    assert!(!h.ocean().start().await.unwrap().provisioned);
+    h.emulator.controls().clear_requests();
+    assert!(h.ocean().dock_defaults().await.unwrap().provisioned);
+    assert_eq!(h.count_requests("POST", "/v1/blueprints"), 1);
+    let service = h.emulator.blueprint("service").await.unwrap().unwrap();
+    assert_eq!(service["relations"]["team"]["target"], json!("team"));
+    h.emulator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_takes_a_relation_cycle_apart_and_destroy_deletes_the_integration() {
+    let h = Harness::new(json!({"type": "ONCE"})).await;
+    let cycle = vec![
+        json!({"identifier": "left", "title": "Left", "schema": {"properties": {}, "required": []},
+            "relations": {"right": {"target": "right", "required": false, "many": false}}}),
+        json!({"identifier": "right", "title": "Right", "schema": {"properties": {}, "required": []},
+            "relations": {"left": {"target": "left", "required": false, "many": false}}}),
+    ];
+    let ocean = Ocean::builder(
+        h.settings.clone(),
+        Arc::new(TestIntegration {
+            data: h.data.clone(),
+            page_size: 50,
+        }),
+    )
+    .port_client(h.client.clone())
+    .resources(PortResources {
+        dir: "cycle".into(),
+        blueprints: cycle,
+        port_app_config: Some(mapping()),
+        ..PortResources::default()
+    })
+    .build()
+    .unwrap();
+    ocean.start().await.expect("start");
+    assert!(h.emulator.blueprint("left").await.unwrap().is_some());
+    let report = ocean
+        .clean_defaults(CleanOptions {
+            destroy: true,
+            ..CleanOptions::default()
+        })
+        .await
+        .expect("clean");
+    assert_eq!(report.deleted.len(), 2);
+    assert!(report.destroyed);
+    assert!(h.emulator.blueprint("left").await.unwrap().is_none());
+    assert!(h.emulator.blueprint("right").await.unwrap().is_none());
+    assert!(
+        h.emulator
+            .integration(INTEGRATION_ID)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Nothing left to clean: said, not failed.
+    let again = ocean.clean_defaults(CleanOptions::default()).await.unwrap();
+    assert!(!again.integration_found && again.deleted.is_empty());
     h.emulator.shutdown().await.unwrap();
 }

@@ -1,23 +1,26 @@
-//! Maps the shared benchmark workload (`<shared>/bench`: records from `datagen.py`, mapping
-//! `resources/port-app-config.yml`) and prints records per second on one thread and on all
-//! cores. The shared directory comes from `OCEAN_SHARED_DIR` (default `<workspace>/../shared`);
-//! the record count from `BENCH_N` (default 100,000).
+//! Maps the benchmark workload — the `item` records and mapping of the fake integration
+//! (`integrations/fake`: a port of Python Ocean's benchmark generator, checked against it there,
+//! and its `.port/resources/port-app-config.yml`) — and prints records per second on one thread
+//! and on all cores, with the native fast paths and with jaq only. The record count comes from
+//! `BENCH_N` (default 100,000). Nothing outside the repository is read.
 
 use ocean_mapping::PortAppConfig;
 use ocean_mapping::engine::{CompiledResource, EngineOptions};
 use ocean_mapping::jq::read::Reader;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
+
+/// The generator the fake integration serves (one home for the workload's records).
+#[path = "../../../integrations/fake/src/items.rs"]
+#[allow(dead_code, missing_docs)]
+mod items;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("OCEAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
+const MAPPING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../integrations/fake/.port/resources/port-app-config.yml"
+);
 
 /// Maps all records (parsing from raw JSON bytes included) and returns (entities, seconds).
 fn run(resource: &CompiledResource, chunks: &[&[u8]]) -> (usize, f64) {
@@ -33,34 +36,27 @@ fn run(resource: &CompiledResource, chunks: &[&[u8]]) -> (usize, f64) {
 }
 
 fn main() {
-    let shared = shared_dir();
     let n: usize = std::env::var("BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let page: usize = 100;
-    let data = Command::new("python3")
-        .arg(shared.join("bench/datagen.py"))
-        .arg(n.to_string())
-        .output()
-        .expect("python3 runs datagen.py");
-    assert!(
-        data.status.success(),
-        "datagen.py failed: {}",
-        String::from_utf8_lossy(&data.stderr)
-    );
-    let config_path = shared.join("bench/resources/port-app-config.yml");
-    let text = std::fs::read_to_string(&config_path).expect("bench mapping");
-    let config = PortAppConfig::from_yaml_str(&text, &config_path.display().to_string())
-        .expect("valid mapping");
+    let text = std::fs::read_to_string(MAPPING).expect("the fake integration's mapping");
+    let config = PortAppConfig::from_yaml_str(&text, MAPPING).expect("valid mapping");
+    let resource = config
+        .resources
+        .iter()
+        .find(|r| r.kind == "item")
+        .expect("the benchmark's `item` resource");
 
     // Pages of 100 records as raw JSON, as an HTTP fetcher would receive them.
-    let all: serde_json::Value = serde_json::from_slice(&data.stdout).expect("records");
-    let pages: Vec<Vec<u8>> = all
-        .as_array()
-        .expect("array")
+    let pages: Vec<Vec<u8>> = (0..n as u64)
+        .collect::<Vec<_>>()
         .chunks(page)
-        .map(|c| serde_json::to_vec(c).expect("serialise"))
+        .map(|ids| {
+            let records: Vec<_> = ids.iter().map(|i| items::make_item(*i, 0)).collect();
+            serde_json::to_vec(&records).expect("serialise")
+        })
         .collect();
     let pages_ref: Vec<&[u8]> = pages.iter().map(Vec::as_slice).collect();
 
@@ -69,7 +65,7 @@ fn main() {
             native_fast_paths: fast,
             ..EngineOptions::default()
         };
-        let resource = CompiledResource::compile(&config.resources[0], &options);
+        let resource = CompiledResource::compile(resource, &options);
         assert!(resource.compile_problems().is_empty());
         let _ = run(&resource, &pages_ref[..pages_ref.len().min(10)]);
         let (entities, secs) = run(&resource, &pages_ref);

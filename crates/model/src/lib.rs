@@ -4,14 +4,22 @@
 //! It also holds [`Secret`], the wrapper every credential travels in so that it never reaches a
 //! log line, an error message or a `Debug` dump.
 //!
+//! [`python`] holds the two Python spellings several crates must reproduce exactly (`repr` of a
+//! float, pydantic's boolean texts), so that each has one home.
+//!
 //! These are plain data types. The mapping engine builds them, the Port client puts them on the
 //! wire, the lifecycle keeps their keys for reconciliation. Nothing here does I/O or evaluates JQ.
+
+mod mask;
+pub mod python;
+
+pub use mask::{MIN_SECRET_LEN, Masker};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
-/// One Port entity as Ocean sends it in an upsert (Port's wire shape, `port-api.md` §4.3.1).
+/// One Port entity as Ocean sends it in an upsert (Port's wire shape, `docs/port-api.md` §4.3.1).
 ///
 /// Only keys that the mapping wrote are present: `None` means "not mapped, omit the key", while
 /// `Some(Value::Null)` means "mapped, evaluated to null, send `null`". `identifier` and
@@ -68,7 +76,7 @@ impl fmt::Debug for Entity {
 }
 
 impl Entity {
-    /// The key that identifies this entity in Port (`mapping.md` §6).
+    /// The key that identifies this entity in Port (`docs/mapping.md` §6).
     pub fn key(&self) -> EntityKey {
         EntityKey::new(&self.blueprint, &self.identifier)
     }
@@ -78,7 +86,7 @@ impl Entity {
         self.identifier.is_object()
     }
 
-    /// Whether any relation value or the team is a search query object (`mapping.md` §8).
+    /// Whether any relation value or the team is a search query object (`docs/mapping.md` §8).
     pub fn uses_search_relation(&self) -> bool {
         let relation_is_query = self
             .relations
@@ -93,7 +101,7 @@ impl Entity {
     }
 }
 
-/// The identity of an entity: its blueprint and its normalised identifier (`mapping.md` §6).
+/// The identity of an entity: its blueprint and its normalised identifier (`docs/mapping.md` §6).
 ///
 /// A string is used as it is; other scalars are written as JSON (`42` → `"42"`); an object
 /// (search query) or array is written as JSON with sorted keys, so equal queries give equal keys.

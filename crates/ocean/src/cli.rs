@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use ocean_config::LogLevel;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +33,72 @@ pub(crate) struct Args {
     /// Print the effective configuration (secrets masked) and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Print the first page of KIND as JSON, fetched with the configured credentials, and exit
+    /// (read-only; Port is not called and needs no credentials).
+    #[arg(long, value_name = "KIND", conflicts_with_all = ["once", "print_config"])]
+    pub sample: Option<String>,
+    /// `dock`: create the default blueprints, mapping and other resources of `.port/resources`
+    /// in Port (only what is missing); `clean`: delete the default blueprints. Then exit,
+    /// without a resync (Python Ocean's `ocean defaults dock|clean`).
+    #[arg(
+        long,
+        value_name = "ACTION",
+        value_enum,
+        conflicts_with_all = ["once", "print_config", "sample"]
+    )]
+    pub defaults: Option<DefaultsAction>,
+    /// With `--defaults clean`: delete each default blueprint with all its entities.
+    #[arg(long, requires = "defaults")]
+    pub force: bool,
+    /// With `--defaults clean --force`: wait until Port has finished deleting the entities.
+    #[arg(long, requires = "defaults")]
+    pub wait: bool,
+    /// With `--defaults clean`: delete the integration from Port too (implies --force).
+    #[arg(long, requires = "defaults")]
+    pub destroy: bool,
+}
+
+/// What `--defaults` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DefaultsAction {
+    /// Create what is missing of the default resources.
+    Dock,
+    /// Delete the default blueprints.
+    Clean,
+}
+
+impl Args {
+    /// Parses the process's command line as `ocean-<type>`, whose `--version` names the
+    /// integration's version, the SDK's and the git commit.
+    pub(crate) fn parse_for(manifest: &crate::Manifest) -> Args {
+        let matches = Args::command_for(manifest).get_matches();
+        Args::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    }
+
+    fn command_for(manifest: &crate::Manifest) -> clap::Command {
+        // Built once per process; clap takes `'static` text without its `string` feature.
+        let name = format!("ocean-{}", manifest.integration_type).leak();
+        let version = format!(
+            "{} (ocean SDK {}, commit {})",
+            manifest.version,
+            crate::OCEAN_VERSION,
+            crate::GIT_COMMIT
+        )
+        .leak();
+        let about = if manifest.description.trim().is_empty() {
+            format!(
+                "The {} integration for Port, built on the Ocean SDK",
+                manifest.integration_type
+            )
+        } else {
+            manifest.description.trim().to_owned()
+        };
+        Args::command()
+            .name(&*name)
+            .version(&*version)
+            .about(about)
+            .long_about(None)
+    }
 }
 
 fn parse_level(text: &str) -> Result<LogLevel, String> {
@@ -40,11 +106,8 @@ fn parse_level(text: &str) -> Result<LogLevel, String> {
 }
 
 fn parse_bool(text: &str) -> Result<bool, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "on" | "t" => Ok(true),
-        "false" | "0" | "no" | "n" | "off" | "f" => Ok(false),
-        _ => Err(format!("expected true or false, got {text:?}")),
-    }
+    ocean_model::python::parse_bool(text.trim())
+        .ok_or_else(|| format!("expected true or false, got {text:?}"))
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM (a running resync is aborted, nothing is
@@ -108,7 +171,50 @@ mod tests {
         let defaults = Args::try_parse_from(["ocean-fake", "--print-config"]).unwrap();
         assert!(!defaults.once && defaults.print_config);
         assert_eq!(defaults.path, PathBuf::from("."));
+        let sample = Args::try_parse_from(["x", "--sample", "service", "/srv/fake"]).unwrap();
+        assert_eq!(sample.sample.as_deref(), Some("service"));
+        assert!(Args::try_parse_from(["x", "--sample", "a", "--once"]).is_err());
+        let dock = Args::try_parse_from(["x", "--defaults", "dock"]).unwrap();
+        assert_eq!(dock.defaults, Some(DefaultsAction::Dock));
+        let clean =
+            Args::try_parse_from(["x", "--defaults", "clean", "--force", "--wait"]).unwrap();
+        assert!(clean.defaults == Some(DefaultsAction::Clean) && clean.force && clean.wait);
+        assert!(Args::try_parse_from(["x", "--force"]).is_err());
+        assert!(Args::try_parse_from(["x", "--defaults", "dock", "--once"]).is_err());
+        assert!(Args::try_parse_from(["x", "--defaults", "sweep"]).is_err());
         assert!(Args::try_parse_from(["x", "-i", "maybe"]).is_err());
         assert!(Args::try_parse_from(["x", "-l", "loud"]).is_err());
+    }
+
+    #[test]
+    fn version_names_the_integration_the_sdk_and_the_commit() {
+        let manifest = crate::Manifest::new("acme", "2.3.4");
+        let error = Args::command_for(&manifest)
+            .try_get_matches_from(["ocean-acme", "--version"])
+            .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::DisplayVersion);
+        assert_eq!(
+            error.to_string().trim(),
+            format!(
+                "ocean-acme 2.3.4 (ocean SDK {}, commit {})",
+                crate::OCEAN_VERSION,
+                crate::GIT_COMMIT
+            )
+        );
+        let help = Args::command_for(&manifest.with_description("Acme's tickets into Port."))
+            .render_help()
+            .to_string();
+        assert!(help.starts_with("Acme's tickets into Port."), "{help}");
+        let plain = Args::command_for(&manifest).render_help().to_string();
+        assert!(
+            plain.starts_with("The acme integration for Port, built on the Ocean SDK"),
+            "{plain}"
+        );
+        // build.rs: 12 hex digits from git here, else OCEAN_GIT_COMMIT or `unknown`.
+        assert!(
+            !crate::GIT_COMMIT.is_empty() && !crate::GIT_COMMIT.contains(char::is_whitespace),
+            "{:?}",
+            crate::GIT_COMMIT
+        );
     }
 }

@@ -42,46 +42,97 @@
 //! ```
 //!
 //! The binary then takes Python Ocean's `ocean sail` flags (`--once`, `-l/--log-level`,
-//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config`, and
+//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config` and
+//! `--sample KIND` (print the first page of a kind as JSON, read-only, without Port), and
 //! reads `config.yaml`, `.env` and `OCEAN__…` variables from the working directory and
 //! `.port/spec.*` and `.port/resources` from `PATH`. Except for `--once`, it serves HTTP on
 //! `APPLICATION__HOST:APPLICATION__PORT` (default `0.0.0.0:8000`): health, `/metrics`, the
 //! integration's webhooks and, with the WEBHOOK listener, `POST /resync`. SIGTERM or SIGINT stop
 //! it gracefully within seconds (a running resync is aborted and deletes nothing).
 //!
-//! Tests embed the runtime instead: build an [`Ocean`] from loaded settings and an
-//! `Arc<dyn Integration>` (and a Port client pointed at the emulator), then call
-//! [`Ocean::resync`] or [`Ocean::run`] — nothing touches the process environment.
+//! # Calling the third-party API: [`http`]
+//!
+//! Integrations do not write HTTP plumbing: [`http::HttpClient`] retries 429 and 5xx answers
+//! (`Retry-After`, rate-limit reset headers, exponential backoff with jitter), limits
+//! concurrency and rate (a configured rate, and the budget the API reports in `x-ratelimit-*` /
+//! `ratelimit-*` headers), sends [`http::Credentials`] that never print (renewed on expiry or
+//! 401 by an [`http::Authenticator`]), and fails with [`http::HttpError`]s that name the request
+//! without its secrets. [`http::paginate`] pages by offset, page number, cursor, next link or
+//! `Link` header as a stream of pages that always ends. [`http::Signature`] checks webhook
+//! signatures (HMAC-SHA256/SHA1, hex or Base64, `sha256=`/`v1=` prefixes) in constant time;
+//! [`WebhookEvent::verify_signature`] is the one-line `authenticate`. The everyday types are in
+//! the [`prelude`].
+//!
+//! # Testing: `testing` (feature `testing`)
+//!
+//! With `ocean = { workspace = true, features = ["testing"] }` in `[dev-dependencies]`,
+//! `ocean::testing::TestOcean` starts the Port emulator in process, points the settings at it,
+//! builds the integration from its typed configuration as [`run`] does, and drives it: resyncs,
+//! webhooks, what Port holds. Production binaries do not link the emulator. Lower down, tests can
+//! embed the runtime themselves: build an [`Ocean`] from loaded settings and an
+//! `Arc<dyn Integration>`, then call [`Ocean::resync`] or [`Ocean::run`] — nothing touches the
+//! process environment.
+//!
+//! # Public items
+//!
+//! [`run`], [`manifest!`], [`Manifest`], [`OCEAN_VERSION`], [`EXIT_CONFIG`], [`EXIT_FAILURE`];
+//! the integration contract re-exported from the lifecycle ([`Integration`], [`FetchContext`],
+//! [`FetchError`], [`Page`], [`PageStream`], [`BoxError`], [`StartContext`], the webhook types,
+//! [`Ocean`], [`OceanBuilder`], [`EngineConfig`], [`ResyncReport`], [`RunOutcome`]); [`Secret`];
+//! the modules [`prelude`] (what a `main.rs` needs), [`http`] (the third-party HTTP toolkit),
+//! [`config`] (settings and their loader), [`lifecycle`] (report, outcome and handle types, listed
+//! there) and (feature `testing`) `testing`; [`python`] (Python-compatible formatting of values).
 //!
 //! Invariant: integrations never talk to Port; this crate owns the process (runtime, signals,
 //! global logging), the lifecycle crate owns everything that happens in it.
 
 mod allocator;
 mod cli;
+mod defaults;
 mod logging;
 pub mod prelude;
 mod progress;
+mod sample;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use ocean_config::{ApplicationFlags, IntegrationInfo, Loader, Spec};
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 pub use ocean_config as config;
-pub use ocean_lifecycle as lifecycle;
+pub use ocean_http as http;
+/// The lifecycle's types an integration's tests, or a program embedding [`Ocean`], work with:
+/// what a resync reports ([`ResyncReport`] and its parts), how a run ends, the handles
+/// [`Ocean`]'s methods return (the coordinator of resyncs, their progress, live events, metrics,
+/// the log masker) and what [`OceanBuilder`] takes. The resync engine's stages, the event
+/// listeners' internals and the Kafka client stay private to the lifecycle crate.
+pub mod lifecycle {
+    pub use ocean_lifecycle::{
+        AbortReason, Coordinator, Deletion, DeletionReport, FailureGroup, FailureReason,
+        FailureTally, Ingress, KindCounts, KindProgressSnapshot, KindReport, LiveConfig,
+        LiveEvents, MappingError, Masker, Metrics, ReconcileError, Refusal, ResyncHandle,
+        ResyncOutcome, ResyncProgress, RuntimeError, SharedPortError, StartupError, StartupOutcome,
+        Trigger,
+    };
+}
 pub use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, FetchError, Integration, Ocean, OceanBuilder, Page,
     PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,
-    WebhookRejection, WebhookResults, WebhookRoute, hmac_sha256_hex, verify_hmac_sha256_hex,
+    WebhookRejection, WebhookResults, WebhookRoute,
 };
-pub use ocean_model::Secret;
+pub use ocean_model::{Secret, python};
 
 /// Ocean's own version (the framework, not the integration).
 pub const OCEAN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git commit Ocean (and so an integration of this repository) was built from: 12 hex digits,
+/// or `unknown` when built outside a git checkout without `OCEAN_GIT_COMMIT` set.
+pub const GIT_COMMIT: &str = env!("OCEAN_GIT_COMMIT");
 
 /// What an integration binary says about itself: its type (the default `integration.type`, and
 /// part of the User-Agent that makes Port's datasource) and its version (what Port records).
@@ -91,6 +142,8 @@ pub struct Manifest {
     pub integration_type: &'static str,
     /// The integration's version, e.g. `0.3.1`.
     pub version: &'static str,
+    /// What the integration does, one line (its crate's description); opens `--help`.
+    pub description: &'static str,
 }
 
 impl Manifest {
@@ -99,16 +152,24 @@ impl Manifest {
         Manifest {
             integration_type,
             version,
+            description: "",
         }
+    }
+
+    /// The same manifest with a one-line description (shown first by `--help`).
+    pub const fn with_description(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
     }
 }
 
 /// The [`Manifest`] of the calling crate: `manifest!("jira")` is the type `jira` with the
-/// version in the integration's `Cargo.toml`.
+/// version and description in the integration's `Cargo.toml`.
 #[macro_export]
 macro_rules! manifest {
     ($integration_type:expr) => {
         $crate::Manifest::new($integration_type, env!("CARGO_PKG_VERSION"))
+            .with_description(env!("CARGO_PKG_DESCRIPTION"))
     };
 }
 
@@ -133,7 +194,7 @@ where
     I: Integration,
 {
     allocator::return_freed_memory_promptly();
-    let args = cli::Args::parse();
+    let args = cli::Args::parse_for(&manifest);
     let prepared = match prepare(manifest, &args) {
         Ok(prepared) => prepared,
         Err(message) => {
@@ -142,6 +203,11 @@ where
         }
     };
     if args.print_config {
+        // What did not stop loading is still worth seeing next to the printout (stderr, so the
+        // printout stays pasteable).
+        for warning in prepared.settings.warnings() {
+            eprintln!("warning: {warning}");
+        }
         print!("{}", prepared.application.render());
         print!("{}", prepared.settings.render_masked());
         return ExitCode::SUCCESS;
@@ -164,6 +230,33 @@ where
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    if let Some(kind) = args.sample.as_deref() {
+        let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
+        let resources_path = prepared.settings.resources_path.clone();
+        let code = runtime.block_on(async {
+            match build(config).await {
+                Ok(integration) => {
+                    sample::print_first_page(
+                        &integration,
+                        kind,
+                        &args.path,
+                        &resources_path,
+                        &masker,
+                    )
+                    .await
+                }
+                Err(error) => {
+                    eprintln!(
+                        "error: the integration could not be built: {}",
+                        masker.mask(&error.to_string())
+                    );
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            }
+        });
+        runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+        return code;
+    }
     let once =
         prepared.settings.event_listener.listener_type() == ocean_config::EventListenerType::Once;
     let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
@@ -180,6 +273,7 @@ where
         ocean = OCEAN_VERSION,
         integration = manifest.integration_type,
         version = manifest.version,
+        commit = GIT_COMMIT,
         identifier = %prepared.settings.integration.identifier,
         "Setting sail"
     );
@@ -205,6 +299,9 @@ where
                 return fail(error.to_string());
             }
         };
+        if let Some(action) = args.defaults {
+            return defaults::run(&ocean, action, &args, fail).await;
+        }
         let shutdown = CancellationToken::new();
         tokio::spawn(cli::watch_signals(shutdown.clone()));
         if once && log.interactive {
@@ -245,6 +342,14 @@ fn prepare(manifest: Manifest, args: &cli::Args) -> Result<Prepared, String> {
         .spec(spec);
     if args.once {
         loader = loader.once();
+    }
+    if args.sample.is_some() {
+        // Fetching a sample starts no listener and never calls Port: placeholders stand in for
+        // Port's credentials, which need not be configured.
+        loader = loader.probe().set(
+            "port",
+            serde_json::json!({"client_id": "unused-by-sample", "client_secret": "unused-by-sample"}),
+        );
     }
     if let Some(initialize) = args.initialize_port_resources {
         loader = loader.set("initialize_port_resources", initialize);

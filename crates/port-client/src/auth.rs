@@ -1,4 +1,4 @@
-//! Access tokens (`port-api.md` §3): client id and secret are exchanged for a token at
+//! Access tokens (`docs/port-api.md` §3): client id and secret are exchanged for a token at
 //! `POST /auth/access_token`; the token is cached and shared by every request, renewed shortly
 //! before the expiry Port announced, and refreshed when Port answers 401 to a retry-eligible call.
 //!
@@ -124,13 +124,26 @@ impl Inner {
             });
             // Wrong credentials are an answer, not a hiccup: Python Ocean retries a 401 here for
             // about seven minutes before failing; Ocean fails at once and says why.
-            let call = Call::new(Method::POST, self.api(&["auth", "access_token"]))
+            let target = self.api(&["auth", "access_token"]);
+            let mut shown_url = target.url.clone();
+            // The URL is named in the error; a user or password in it is not.
+            let _ = shown_url.set_username("");
+            let _ = shown_url.set_password(None);
+            let call = Call::new(Method::POST, target)
                 .without_auth()
                 .harmless_to_repeat()
                 .final_statuses(&[401, 403])
                 .body(Bytes::from(body.to_string()));
             let fetched_at = Instant::now();
-            let reply = self.execute(&call).await?.success()?;
+            let reply = self.execute(&call).await?;
+            // No token route here: the base URL is not Port's API (a wrong host or path), which
+            // says nothing about the credentials.
+            if reply.status.as_u16() == 404 {
+                return Err(PortError::WrongBaseUrl {
+                    url: shown_url.to_string(),
+                });
+            }
+            let reply = reply.success()?;
             let parsed: TokenResponse = reply.json()?;
             self.counters.token_fetch();
             let token_type = parsed.token_type.unwrap_or_else(|| "Bearer".to_owned());
@@ -154,7 +167,7 @@ impl Inner {
     }
 }
 
-/// Whether a client id looks like a person's e-mail address (`port-api.md` §3.1).
+/// Whether a client id looks like a person's e-mail address (`docs/port-api.md` §3.1).
 pub(crate) fn looks_like_email(client_id: &str) -> bool {
     let Some((local, domain)) = client_id.split_once('@') else {
         return false;

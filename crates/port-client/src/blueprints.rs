@@ -1,4 +1,4 @@
-//! Blueprints (`port-api.md` §4.4, B1–B5) and the default resources created next to them
+//! Blueprints (`docs/port-api.md` §4.4, B1–B5) and the default resources created next to them
 //! (§4.5: actions, scorecards, pages).
 //!
 //! Blueprint reads are cached per requested identifier for `blueprint_cache_ttl`; failures are

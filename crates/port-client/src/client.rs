@@ -69,7 +69,10 @@ impl PortClient {
     /// header, or the retry policy is out of range.
     pub fn new(config: PortClientConfig) -> Result<Self, PortError> {
         let api = config.api_url()?;
-        config.retry.validate().map_err(PortError::Config)?;
+        config
+            .retry
+            .validate()
+            .map_err(|e| PortError::Config(e.to_string()))?;
         let user_agents = [
             None,
             Some(UserAgentFeature::Exporter),

@@ -13,9 +13,9 @@ use ocean_model::Secret;
 use url::Url;
 
 use crate::error::PortError;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, port_retry_policy};
 
-/// Port's public API host, used when no base URL is configured (`port-api.md` §1.1).
+/// Port's public API host, used when no base URL is configured (`docs/port-api.md` §1.1).
 pub const DEFAULT_BASE_URL: &str = "https://api.getport.io";
 
 /// The Ocean core version sent as `oceanCoreVersion` when reading the integration.
@@ -24,13 +24,13 @@ pub const DEFAULT_BASE_URL: &str = "https://api.getport.io";
 /// behaviour on this value, and an unknown "0.1.0" would look like an ancient framework.
 pub const DEFAULT_OCEAN_CORE_VERSION: &str = "0.56.2";
 
-/// Port's hard limit of entities in one bulk upsert request (`port-api.md` §4.3.2).
+/// Port's hard limit of entities in one bulk upsert request (`docs/port-api.md` §4.3.2).
 pub const DEFAULT_BULK_MAX_ENTITIES: usize = 20;
 
-/// Port's limit on a bulk upsert body, in bytes (`port-api.md` §4.3.2).
+/// Port's limit on a bulk upsert body, in bytes (`docs/port-api.md` §4.3.2).
 pub const DEFAULT_BULK_MAX_BYTES: usize = 1_048_576;
 
-/// The largest number of identifiers Ocean sends in one bulk delete (`port-api.md` §4.3.4).
+/// The largest number of identifiers Ocean sends in one bulk delete (`docs/port-api.md` §4.3.4).
 pub const MAX_DELETE_BATCH: usize = 100;
 
 /// The "feature" suffix of the User-Agent: who inside the integration is writing.
@@ -64,7 +64,7 @@ impl fmt::Display for UserAgentFeature {
 /// Which integration is talking to Port: its type, its own version and its identifier.
 ///
 /// These three form the User-Agent `port-ocean/{type}/{version}/{identifier}[/{feature}]`
-/// (`port-api.md` §1.2), which Port stores as the datasource of every entity the integration
+/// (`docs/port-api.md` §1.2), which Port stores as the datasource of every entity the integration
 /// writes. The order (version before identifier) is the one Python Ocean 0.56.2 sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntegrationIdentity {
@@ -120,7 +120,8 @@ impl IntegrationIdentity {
 /// and adjust the public fields; every default is the value Python Ocean 0.56.2 uses.
 #[derive(Clone)]
 pub struct PortClientConfig {
-    /// Port's base URL (`https://api.getport.io`); a trailing `/` is ignored and `/v1` appended.
+    /// Port's base URL (`https://api.getport.io`); a trailing `/` or `/v1` is ignored and `/v1`
+    /// appended, so `https://api.getport.io/v1` means the same Port.
     pub base_url: String,
     /// The Port client id. Treated as a credential: never printed.
     pub client_id: Secret,
@@ -134,7 +135,7 @@ pub struct PortClientConfig {
     pub timeout: Duration,
     /// Connection-establishment timeout (60 s).
     pub connect_timeout: Duration,
-    /// When and how failed requests are retried (`port-api.md` §2).
+    /// When and how failed requests are retried (`docs/port-api.md` §2; [`port_retry_policy`]).
     pub retry: RetryPolicy,
     /// Requests in flight at once, across the whole client (100, like Python's pool size).
     pub max_connections: usize,
@@ -160,7 +161,7 @@ pub struct PortClientConfig {
     /// Verify Port's TLS certificate (`ssl.port.verify`, default true).
     pub verify_tls: bool,
     /// The first wait when Port answers 400 `integration_is_in_progress` to a patch carrying a
-    /// `spec` (2 s, then ×1.5, 8 attempts in all; `port-api.md` §2.4).
+    /// `spec` (2 s, then ×1.5, 8 attempts in all; `docs/port-api.md` §2.4).
     pub spec_patch_delay: Duration,
 }
 
@@ -180,7 +181,7 @@ impl PortClientConfig {
             ocean_core_version: DEFAULT_OCEAN_CORE_VERSION.to_owned(),
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
+            retry: port_retry_policy(),
             max_connections: 100,
             max_idle_connections: 50,
             entity_write_concurrency: 50,
@@ -195,7 +196,7 @@ impl PortClientConfig {
         }
     }
 
-    /// The API root: the base URL without trailing slashes, plus `/v1`.
+    /// The API root: the base URL without trailing slashes or `/v1`, plus `/v1`.
     pub fn api_url(&self) -> Result<Url, PortError> {
         api_url(&self.base_url)
     }
@@ -222,7 +223,8 @@ impl fmt::Debug for PortClientConfig {
 pub struct BulkLimits {
     /// Most entities in one request (20).
     pub max_entities: usize,
-    /// Most bytes in one request body, as estimated (1 048 576).
+    /// Most bytes in one request body (1 048 576): Python's estimate sets the chunk size, and a
+    /// chunk closes early rather than exceed it (a single larger entity goes alone).
     pub max_bytes: usize,
 }
 
@@ -236,6 +238,11 @@ impl Default for BulkLimits {
 }
 
 /// Turns a configured base URL into the API root (`{base}/v1`).
+///
+/// This is the one place where a base URL is normalised: trailing slashes are dropped, and so is
+/// a last path segment `v1` (any case), because Python Ocean's README shows
+/// `baseUrl: https://api.getport.io/v1` while the client appends `/v1` itself. Without this,
+/// every call would go to `/v1/v1/…` and fail with 404.
 pub(crate) fn api_url(base_url: &str) -> Result<Url, PortError> {
     let trimmed = base_url.trim().trim_end_matches('/');
     let mut url = Url::parse(trimmed)
@@ -250,10 +257,19 @@ pub(crate) fn api_url(base_url: &str) -> Result<Url, PortError> {
             "base URL {trimmed:?} must not have a query or fragment"
         )));
     }
-    url.path_segments_mut()
-        .map_err(|()| PortError::Config(format!("base URL {trimmed:?} cannot take a path")))?
-        .pop_if_empty()
-        .push("v1");
+    let ends_in_v1 = url
+        .path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .is_some_and(|last| last.eq_ignore_ascii_case("v1"));
+    let mut path = url
+        .path_segments_mut()
+        .map_err(|()| PortError::Config(format!("base URL {trimmed:?} cannot take a path")))?;
+    path.pop_if_empty();
+    if ends_in_v1 {
+        path.pop();
+    }
+    path.push("v1");
+    drop(path);
     Ok(url)
 }
 
@@ -310,6 +326,18 @@ mod tests {
         check_api("https://api.getport.io//", "https://api.getport.io/v1");
         check_api("http://127.0.0.1:5555", "http://127.0.0.1:5555/v1");
         check_api("http://proxy.local/port/", "http://proxy.local/port/v1");
+    }
+
+    #[test]
+    fn a_base_url_ending_in_v1_means_the_same_port() {
+        check_api("https://api.getport.io/v1", "https://api.getport.io/v1");
+        check_api("https://api.getport.io/v1/", "https://api.getport.io/v1");
+        check_api("https://api.getport.io/V1//", "https://api.getport.io/v1");
+        check_api("http://127.0.0.1:5555/v1", "http://127.0.0.1:5555/v1");
+        check_api("http://proxy.local/port/v1/", "http://proxy.local/port/v1");
+        // Only a whole last segment: `/v10` and `/v1x` are paths of their own.
+        check_api("http://proxy.local/v10", "http://proxy.local/v10/v1");
+        check_api("http://proxy.local/api-v1", "http://proxy.local/api-v1/v1");
     }
 
     #[test]

@@ -96,6 +96,33 @@ impl DefaultBlueprint {
         Value::Object(self.full.clone())
     }
 
+    /// The blueprints its relations point to (`relations.NAME.target`), itself included when
+    /// it relates to itself.
+    pub fn relation_targets(&self) -> Vec<&str> {
+        self.full
+            .get("relations")
+            .and_then(Value::as_object)
+            .map(|relations| {
+                relations
+                    .values()
+                    .filter_map(|r| r.get("target").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `PATCH` body that takes every relation, and every computed property that may read
+    /// one, off the blueprint: what lets blueprints that relate to each other in a cycle be
+    /// deleted one by one.
+    pub fn unlinked() -> Value {
+        let mut map = Map::new();
+        map.insert("relations".into(), Value::Object(Map::new()));
+        for key in COMPUTED_KEYS {
+            map.insert(key.into(), Value::Object(Map::new()));
+        }
+        Value::Object(map)
+    }
+
     fn without(&self, keys: &[&str]) -> Value {
         let mut map = self.full.clone();
         for key in keys {
@@ -201,6 +228,18 @@ mod tests {
 
     fn existing(v: Value) -> Blueprint {
         Blueprint::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn relation_targets_and_the_unlinking_body() {
+        assert_eq!(service().relation_targets(), vec!["team"]);
+        let plain = DefaultBlueprint::parse_all(&[json!({"identifier": "t"})]).unwrap();
+        assert!(plain[0].relation_targets().is_empty());
+        assert_eq!(
+            DefaultBlueprint::unlinked(),
+            json!({"relations": {}, "mirrorProperties": {}, "calculationProperties": {},
+                "aggregationProperties": {}})
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Entities (`port-api.md` §4.3, calls E1–E6): bulk upsert with Python Ocean's chunking and
+//! Entities (`docs/port-api.md` §4.3, calls E1–E6): bulk upsert with Python Ocean's chunking and
 //! per-entity results, the single upsert it falls back to on 413, bulk and single delete,
 //! listing the integration's own entities for stale detection, and searching them.
 //!
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::batch::bulk_chunk_size;
+use crate::batch::bulk_chunks;
 use crate::client::PortClient;
 use crate::config::UserAgentFeature;
 use crate::error::PortError;
@@ -26,6 +26,9 @@ use crate::transport::{Call, Reply};
 
 /// Entities per page when listing the integration's own entities.
 pub const DATASOURCE_PAGE_SIZE: u64 = 5000;
+
+/// Identifiers per [`PortClient::search_by_identifiers`] call, as in Python Ocean.
+pub const SEARCH_IDENTIFIERS_CHUNK: usize = 50;
 
 /// What kind of work a request belongs to; sent as `ocean_info_event_type` on entity writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +61,7 @@ impl EventType {
     }
 }
 
-/// The event a write happens in (`port-api.md` §1.3).
+/// The event a write happens in (`docs/port-api.md` §1.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventInfo {
     /// The event type.
@@ -255,8 +258,8 @@ pub struct BulkDeleteReport {
 
 /// The body of a bulk upsert.
 #[derive(Serialize)]
-struct BulkBody<'a> {
-    entities: &'a [&'a Entity],
+pub(crate) struct BulkBody<'a> {
+    pub(crate) entities: &'a [&'a Entity],
 }
 
 /// The answer of a bulk upsert (200 or 207).
@@ -406,9 +409,10 @@ impl PortClient {
     }
 
     /// Upserts entities of one blueprint (E2): split into chunks by count and estimated size
-    /// (§4.3.2), chunks sent concurrently (at most `bulk_upsert_concurrency` at once). A chunk
-    /// answered 413 is retried entity by entity (E1); any other failure of a chunk marks all its
-    /// entities failed. One outcome per entity, in input order.
+    /// (§4.3.2), never a request body over the byte budget ([`crate::batch::bulk_chunks`]),
+    /// chunks sent concurrently (at most `bulk_upsert_concurrency` at once). A chunk answered 413
+    /// is retried entity by entity (E1); any other failure of a chunk marks all its entities
+    /// failed. One outcome per entity, in input order.
     pub async fn upsert_entities_bulk(
         &self,
         blueprint: &str,
@@ -429,11 +433,10 @@ impl PortClient {
             return Vec::new();
         }
         let inner = &self.inner;
-        let size = bulk_chunk_size(entities, &inner.config.bulk_limits);
         // The chunk futures are built before they are streamed: a closure over borrowed chunks
         // inside the stream combinator would make this future impossible to prove `Send`.
-        let chunks: Vec<_> = entities
-            .chunks(size)
+        let chunks: Vec<_> = bulk_chunks(entities, &inner.config.bulk_limits)
+            .into_iter()
             .map(|chunk| self.upsert_chunk(blueprint, chunk, options))
             .collect();
         let outcomes: Vec<UpsertOutcome> = futures::stream::iter(chunks)
@@ -759,6 +762,27 @@ impl PortClient {
                 Some(next) => cursor = Some(next),
             }
         }
+    }
+
+    /// This integration's copies of entities of one blueprint, by identifier (E6 with an `in`
+    /// rule on `$identifier` and an `=` rule on `$blueprint`): the changed-entity filter and live
+    /// deletions read what Port holds with it. `include` lists the fields to return. Callers
+    /// send at most [`SEARCH_IDENTIFIERS_CHUNK`] identifiers at once, as Python Ocean does.
+    pub async fn search_by_identifiers(
+        &self,
+        blueprint: &Value,
+        identifiers: &[&Value],
+        include: &[&str],
+        feature: UserAgentFeature,
+    ) -> Result<Vec<Entity>, PortError> {
+        let query = json!({
+            "combinator": "and",
+            "rules": [
+                {"property": "$identifier", "operator": "in", "value": identifiers},
+                {"property": "$blueprint", "operator": "=", "value": blueprint},
+            ],
+        });
+        self.search_entities(&query, include, feature).await
     }
 
     /// Searches this integration's entities (E6: `POST /entities/search`). When the query has a

@@ -59,13 +59,24 @@ pub enum PortError {
         body: String,
     },
 
-    /// No access token could be obtained with the configured client id and secret (a 401/403
-    /// from the token endpoint means Port refused them: check `OCEAN__PORT__CLIENT_ID` and
-    /// `OCEAN__PORT__CLIENT_SECRET`).
-    #[error("could not get an access token from Port (check the client id and secret): {0}")]
+    /// No access token could be obtained. The message says what to check: the client id and
+    /// secret when Port refused them (a 4xx other than 404), the base URL when the token route
+    /// does not exist there ([`PortError::WrongBaseUrl`]), nothing when Port or the network
+    /// failed.
+    #[error("{}", auth_message(.0))]
     Auth(#[source] Box<PortError>),
 
-    /// Port did not provision the integration's default configuration in time (`port-api.md`
+    /// The token route answered 404: there is no Port API at the configured base URL. Names the
+    /// URL tried (without any user or password part).
+    #[error(
+        "POST {url} answered 404: there is no Port API at this base URL; set OCEAN__PORT__BASE_URL (port.baseUrl) to Port's API host, such as https://api.getport.io or https://api.us.getport.io"
+    )]
+    WrongBaseUrl {
+        /// The token URL that was tried.
+        url: String,
+    },
+
+    /// Port did not provision the integration's default configuration in time (`docs/port-api.md`
     /// §4.2.2).
     #[error(
         "Port did not provision the integration's default configuration after {attempts} checks"
@@ -74,6 +85,15 @@ pub enum PortError {
         /// How many times the integration was read.
         attempts: u32,
     },
+}
+
+fn auth_message(inner: &PortError) -> String {
+    let refused = matches!(inner, PortError::Http { status, .. } if (400..500).contains(status));
+    if refused {
+        format!("could not get an access token from Port (check the client id and secret): {inner}")
+    } else {
+        format!("could not get an access token from Port: {inner}")
+    }
 }
 
 fn trace_suffix(trace_id: &Option<String>) -> String {
@@ -90,6 +110,7 @@ impl PortError {
         match self {
             PortError::Http { status, .. } => Some(*status),
             PortError::Auth(inner) => inner.status(),
+            PortError::WrongBaseUrl { .. } => Some(404),
             _ => None,
         }
     }
@@ -133,14 +154,11 @@ impl PortError {
 /// Cuts a body to an excerpt and replaces every credential in it with `[REDACTED]`.
 pub(crate) fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let text = String::from_utf8_lossy(body);
+    // Masked before it is cut, so a secret across the cut leaves no prefix behind.
+    let text = ocean_model::Masker::new(secrets).mask(&text).into_owned();
     let mut out: String = text.chars().take(BODY_EXCERPT_CHARS).collect();
     if text.chars().nth(BODY_EXCERPT_CHARS).is_some() {
         out.push('…');
-    }
-    for secret in secrets {
-        if !secret.is_empty() && out.contains(secret) {
-            out = out.replace(secret, ocean_model::Secret::REDACTED);
-        }
     }
     out
 }
@@ -163,6 +181,10 @@ mod tests {
             redacted,
             r#"{"error":"bad credentials for client [REDACTED]"}"#
         );
+        // A secret across the cut is masked whole, not left as a prefix.
+        let body = format!("{}s3cr3t-value", "x".repeat(BODY_EXCERPT_CHARS - 3));
+        let cut = excerpt(body.as_bytes(), &["s3cr3t-value"]);
+        assert!(!cut.contains("s3c"), "{cut}");
     }
 
     #[test]
@@ -180,5 +202,32 @@ mod tests {
         );
         assert_eq!(err.status(), Some(422));
         assert!(PortError::Auth(Box::new(err)).status() == Some(422));
+    }
+
+    #[test]
+    fn auth_errors_say_what_to_check() {
+        let http = |status| PortError::Http {
+            method: Method::POST,
+            path: "/auth/access_token".into(),
+            status,
+            body: String::new(),
+            trace_id: None,
+        };
+        let refused = PortError::Auth(Box::new(http(401))).to_string();
+        assert!(
+            refused.contains("check the client id and secret"),
+            "{refused}"
+        );
+        let down = PortError::Auth(Box::new(http(503))).to_string();
+        assert!(!down.contains("client id"), "{down}");
+        let wrong = PortError::Auth(Box::new(PortError::WrongBaseUrl {
+            url: "https://example.com/v1/v1/auth/access_token".into(),
+        }));
+        assert_eq!(
+            wrong.to_string(),
+            "could not get an access token from Port: POST https://example.com/v1/v1/auth/access_token answered 404: there is no Port API at this base URL; set OCEAN__PORT__BASE_URL (port.baseUrl) to Port's API host, such as https://api.getport.io or https://api.us.getport.io"
+        );
+        assert!(!wrong.to_string().contains("client id"));
+        assert_eq!(wrong.status(), Some(404));
     }
 }

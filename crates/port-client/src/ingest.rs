@@ -1,5 +1,5 @@
 //! Calls to the per-integration ingest URLs Port hands out in the integration record
-//! (`port-api.md` §4.8, G1–G4): log shipping, sync metrics and the heartbeat. The caller passes
+//! (`docs/port-api.md` §4.8, G1–G4): log shipping, sync metrics and the heartbeat. The caller passes
 //! the URL it read from `logAttributes` / `metricAttributes` (and caches it); the client adds
 //! the same auth headers as for the API.
 //!

@@ -1,4 +1,4 @@
-//! The integration record in Port (`port-api.md` §4.2, calls I1–I10): read, create, patch,
+//! The integration record in Port (`docs/port-api.md` §4.2, calls I1–I10): read, create, patch,
 //! write the mapping, delete, the provision-enabled list, resync requests and resync state, kind
 //! examples and the incremental-sync cursor.
 //!

@@ -1,5 +1,5 @@
 //! A typed async client for Port's REST API — the only crate in Ocean that knows Port's wire
-//! JSON (`port-api.md` is its contract).
+//! JSON (`docs/port-api.md` is its contract).
 //!
 //! It owns: authentication (client id and secret → cached access token, renewed before expiry
 //! and refreshed single-flight on 401), the retry policy of Python Ocean (statuses, eligible
@@ -21,7 +21,9 @@
 mod auth;
 pub mod batch;
 mod blueprints;
+pub mod changelog;
 mod client;
+pub mod compare;
 mod config;
 mod defaults;
 mod entities;
@@ -31,7 +33,9 @@ mod integrations;
 mod metrics;
 mod organization;
 pub mod pyfmt;
+mod relations;
 pub mod retry;
+pub mod signature;
 mod transport;
 mod types;
 
@@ -44,7 +48,8 @@ pub use config::{
 pub use defaults::{BlueprintStage, DefaultBlueprint, InvalidDefaultBlueprint};
 pub use entities::{
     BulkDeleteReport, DATASOURCE_PAGE_SIZE, DeleteOptions, DeleteOutcome, EventInfo, EventType,
-    FailureCause, SingleUpsert, UpsertFailure, UpsertOptions, UpsertOutcome,
+    FailureCause, SEARCH_IDENTIFIERS_CHUNK, SingleUpsert, UpsertFailure, UpsertOptions,
+    UpsertOutcome,
 };
 pub use error::PortError;
 pub use integrations::{
@@ -52,7 +57,8 @@ pub use integrations::{
     ResyncStatus, next_resync_time,
 };
 pub use metrics::MetricsSnapshot;
-pub use retry::{RetryPolicy, SyncTier};
+pub use relations::relation_target_keys;
+pub use retry::{RetryPolicy, SyncTier, port_retry_policy, port_retry_policy_for};
 pub use types::{
     Blueprint, BlueprintRelation, BlueprintSchema, IngestAttributes, Integration, KafkaCredentials,
     Migration, Organization, ResyncRequest, ResyncStateInfo,

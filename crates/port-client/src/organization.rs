@@ -1,4 +1,4 @@
-//! The organization and its side resources (`port-api.md` §4.6–4.7): the organization record
+//! The organization and its side resources (`docs/port-api.md` §4.6): the organization record
 //! (id, feature flags, blocked state; cached), Kafka credentials, migrations and probe reports.
 //!
 //! Organization secrets (O3) are not here: no framework flow uses them.

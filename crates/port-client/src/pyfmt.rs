@@ -2,7 +2,7 @@
 //!
 //! * the byte length of `json.dumps(value)` with Python's defaults (`", "` and `": "`
 //!   separators, `ensure_ascii=True`, `repr` floats) — the bulk-upsert chunk size is computed
-//!   from it (`port-api.md` §4.3.2), and matching it keeps Ocean's batches identical;
+//!   from it (`docs/port-api.md` §4.3.2), and matching it keeps Ocean's batches identical;
 //! * `datetime.isoformat()` of an aware UTC time (`2026-01-01T10:00:00.123456+00:00`, fraction
 //!   omitted when zero) — the form Port receives in resync-state and datasource queries.
 //!
@@ -11,6 +11,7 @@
 
 use std::io::{self, Write};
 
+use ocean_model::python::float_repr;
 use serde::Serialize;
 use serde_json::ser::Formatter;
 use time::{OffsetDateTime, UtcOffset};
@@ -27,7 +28,7 @@ pub fn python_json_len<T: Serialize + ?Sized>(value: &T) -> usize {
 }
 
 /// A sink that only counts.
-struct ByteCounter(usize);
+pub(crate) struct ByteCounter(pub(crate) usize);
 
 impl Write for ByteCounter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -78,56 +79,11 @@ impl Formatter for PythonFormatter {
     }
 
     fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
-        w.write_all(python_float_repr(value).as_bytes())
+        w.write_all(float_repr(value).as_bytes())
     }
 
     fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, value: f32) -> io::Result<()> {
-        w.write_all(python_float_repr(f64::from(value)).as_bytes())
-    }
-}
-
-/// Python's `repr(float)`: the shortest round-tripping digits, positional when the decimal
-/// exponent is in `[-4, 16)`, else scientific with a signed two-digit exponent (`1e+16`).
-pub(crate) fn python_float_repr(value: f64) -> String {
-    if !value.is_finite() {
-        // json.dumps writes these bare; serde_json never produces them from a Value.
-        return if value.is_nan() {
-            "NaN".into()
-        } else if value > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e-7", "5e0", "-1e16".
-    let sci = format!("{value:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if (-4..16).contains(&exp) {
-        let point = exp + 1; // digits before the decimal point
-        if point <= 0 {
-            format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
-        } else if point as usize >= digits.len() {
-            let zeros = "0".repeat(point as usize - digits.len());
-            format!("{sign}{digits}{zeros}.0")
-        } else {
-            let (int, frac) = digits.split_at(point as usize);
-            format!("{sign}{int}.{frac}")
-        }
-    } else {
-        let (first, rest) = digits.split_at(1);
-        let mantissa = if rest.is_empty() {
-            first.to_owned()
-        } else {
-            format!("{first}.{rest}")
-        };
-        let exp_sign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
+        w.write_all(float_repr(f64::from(value)).as_bytes())
     }
 }
 
@@ -179,26 +135,6 @@ mod tests {
             "[1.0, 0.1, 1e+16, 1.5e-07]",
         );
         check_len(json!({"x": null, "y": true}), r#"{"x": null, "y": true}"#);
-    }
-
-    fn check_float(value: f64, python_repr: &str) {
-        assert_eq!(python_float_repr(value), python_repr, "{value}");
-    }
-
-    #[test]
-    fn float_repr_matches_python() {
-        check_float(1.0, "1.0");
-        check_float(-2.5, "-2.5");
-        check_float(0.1, "0.1");
-        check_float(0.0001, "0.0001");
-        check_float(0.00001, "1e-05");
-        check_float(1.5e-7, "1.5e-07");
-        check_float(1e15, "1000000000000000.0");
-        check_float(1e16, "1e+16");
-        check_float(123456789012345.6, "123456789012345.6");
-        check_float(1.7976931348623157e308, "1.7976931348623157e+308");
-        check_float(-1e100, "-1e+100");
-        check_float(0.0, "0.0");
     }
 
     #[test]

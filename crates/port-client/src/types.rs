@@ -1,5 +1,5 @@
-//! Port's response objects, typed for the fields Ocean reads (`observed-calls.md`, "Response
-//! fields Ocean actually reads"), each keeping the raw JSON it was read from for everything else.
+//! Port's response objects, typed for the fields Ocean reads (`docs/port-api.md` §4);
+//! a blueprint keeps the raw JSON it was read from.
 //!
 //! Fields are optional wherever Port may omit them: a freshly created integration has no
 //! `processingMode`, a blueprint may have no relations. Wrong *types* are decode errors.
@@ -65,17 +65,12 @@ pub struct Integration {
     /// Status information (`statusInfo.updatedAt`), as Port sent it.
     #[serde(default)]
     pub status_info: Option<Value>,
-    /// The whole object as Port sent it.
-    #[serde(skip)]
-    pub raw: Value,
 }
 
 impl Integration {
-    /// Reads an integration object, keeping the raw JSON.
+    /// Reads an integration object.
     pub fn from_value(raw: Value) -> Result<Self, serde_json::Error> {
-        let mut parsed: Integration = serde_json::from_value(raw.clone())?;
-        parsed.raw = raw;
-        Ok(parsed)
+        serde_json::from_value(raw)
     }
 
     /// Whether the stored mapping is a non-empty object (what default provisioning waits for).
@@ -268,7 +263,6 @@ mod tests {
             i.log_attributes.unwrap().ingest_url.as_deref(),
             Some("http://logs")
         );
-        assert_eq!(i.raw["somethingNew"], json!({"x": 1}));
         let with_config = Integration::from_value(json!({"config": {"resources": []}})).unwrap();
         assert!(with_config.has_config());
     }

@@ -469,6 +469,7 @@ mod tests {
                 status: 200,
                 injected_fault: false,
                 received_at_micros: 0,
+                duration_micros: 0,
             });
         }
         let paths: Vec<String> = Controls { shared }

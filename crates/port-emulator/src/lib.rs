@@ -21,11 +21,13 @@
 //!
 //! As a program: `port-emulator --port 5555 [--client-id ID --client-secret SECRET] [--db PATH]
 //! [--fail-rate F] [--rate-limit N] [--latency-ms N]`. `GET /_emulator/` lists the inspection
-//! and control routes.
+//! and control routes; `/` (also `/_emulator/ui`) is the catalog view, a read-only page for
+//! people: blueprints with their entity counts, entities (search, paging), an entity with its
+//! relations both ways, integrations with their resync states over time, and recent requests.
 //!
 //! # What it implements
 //!
-//! Every call Python Ocean 0.56.2 makes during `ocean sail` (see `observed-calls.md`): the access
+//! Every call Python Ocean 0.56.2 makes during `ocean sail` (`docs/port-api.md` §4): the access
 //! token, the integration object (read, create, patch, config patch, delete, provision-enabled,
 //! resync request, resync state, kind examples, cursors) with ingest URLs for logs and metrics
 //! that point back here, blueprints (create, read, patch, replace, delete, delete with all

@@ -108,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
         None => println!("  state kept in memory (use --db PATH to keep it)"),
     }
     println!("  inspect: {}/_emulator/", emulator.base_url());
+    println!("  catalog view: {}/", emulator.base_url());
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

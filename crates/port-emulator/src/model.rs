@@ -149,6 +149,8 @@ pub struct RecordedRequest {
     pub injected_fault: bool,
     /// When it was received, in microseconds since the Unix epoch.
     pub received_at_micros: i64,
+    /// How long answering it took (injected latency included), in microseconds.
+    pub duration_micros: u64,
 }
 
 /// The JSON type a blueprint property declares.

@@ -8,6 +8,7 @@ use ocean_port_client::{
     BulkLimits, CreateIntegration, DeleteOptions, DeleteOutcome, EventInfo, IntegrationIdentity,
     IntegrationPatch, PortClient, PortClientConfig, ResourcesOrigin, ResyncStateUpdate,
     ResyncStatus, RetryPolicy, SingleUpsert, UpsertOptions, UpsertOutcome, UserAgentFeature,
+    port_retry_policy,
 };
 use port_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
@@ -22,7 +23,7 @@ fn fast_retries(max_retries: u32) -> RetryPolicy {
         max_retries,
         base_delay: Duration::from_millis(1),
         max_backoff: Duration::from_millis(10),
-        ..RetryPolicy::default()
+        ..port_retry_policy()
     }
 }
 

@@ -4,8 +4,10 @@
 //! with 20 items whose reconciliation lists the integration's entities by datasource and deletes
 //! the 10 stale ones.
 //!
-//! Python Ocean is installed into a venv under the workspace `target/` (reused when present).
-//! The test is skipped, with a printed reason, only when no Python ≥ 3.11 exists on the machine.
+//! Python Ocean is installed into a venv under the workspace `target/` (reused when present) by
+//! `xtask::python_ocean`, which `make bench` uses too.
+//! The test runs only when asked for (`--features python-ocean-tests`, as `make test` does), so a
+//! machine without Python ≥ 3.11 fails it rather than skipping it.
 //! `sail` listens on 0.0.0.0:8000 with no host setting in 0.56.2, so a few lines of Python wrap
 //! `uvicorn.run` to force 127.0.0.1 and a free port before calling Ocean's CLI entry point.
 
@@ -39,73 +41,6 @@ cli_start()
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The first Python ≥ 3.11 on PATH.
-fn find_python() -> Option<String> {
-    ["python3.13", "python3.12", "python3.11", "python3"]
-        .into_iter()
-        .find(|candidate| {
-            std::process::Command::new(candidate)
-                .args([
-                    "-c",
-                    "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .map(str::to_owned)
-}
-
-/// A venv with port-ocean[cli] 0.56.2, created on first use.
-fn ocean_venv(python: &str) -> PathBuf {
-    let venv = manifest_dir().join("../../target/python-ocean-venv");
-    let venv_python = venv.join("bin/python");
-    let ready = |p: &Path| {
-        std::process::Command::new(p)
-            .args([
-                "-c",
-                "import port_ocean, uvicorn; from port_ocean.cli.cli import cli_start",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ready(&venv_python) {
-        return venv;
-    }
-    let status = std::process::Command::new(python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .expect("python -m venv runs");
-    assert!(status.success(), "creating the venv at {}", venv.display());
-    let install = |spec: &str| {
-        std::process::Command::new(&venv_python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--ignore-requires-python",
-                spec,
-            ])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    assert!(
-        install("port-ocean[cli]==0.56.2") || install("port-ocean[cli]"),
-        "installing port-ocean[cli] into {}",
-        venv.display()
-    );
-    assert!(
-        ready(&venv_python),
-        "port-ocean does not import after install"
-    );
-    venv
 }
 
 fn free_port() -> u16 {
@@ -191,13 +126,12 @@ fn identifiers(entities: &[StoredEntity]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_ocean_sail_resyncs_into_the_emulator() {
-    let Some(python) = find_python() else {
-        println!("SKIPPED: no Python >= 3.11 on PATH, so Python Ocean cannot run");
-        return;
-    };
-    let venv = tokio::task::spawn_blocking(move || ocean_venv(&python))
+    // The same venv `make bench` uses, installed by the same code on first use.
+    let target = manifest_dir().join("../../target");
+    let venv = tokio::task::spawn_blocking(move || xtask::python_ocean::ensure_venv(&target))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("Python Ocean installs (Python >= 3.11 on PATH and the package index reachable)");
     let workdir = tempfile::tempdir().unwrap();
     copy_dir(
         &manifest_dir().join("tests/python-integration"),

@@ -1,5 +1,5 @@
 //! The benchmark workload's records of kind `item`: a Rust port of `make_item` from
-//! `shared/bench/datagen.py`, record for record, so that the end-to-end benchmark maps exactly the
+//! `tests/bench-workload/datagen.py`, record for record, so that the end-to-end benchmark maps exactly the
 //! data Python Ocean was measured on. A test compares the two generators' JSON output.
 
 use serde_json::{Map, Value, json};

@@ -3,7 +3,7 @@
 //!
 //! It serves four kinds: `team`, `service` (owned by a team), `deployment` (of a service) — a
 //! small related catalog that shows relations in Port — and `item`, the benchmark workload's
-//! records (`shared/bench/datagen.py`, ported record for record). How many of each is set in its
+//! records (`tests/bench-workload/datagen.py`, ported record for record). How many of each is set in its
 //! configuration ([`FakeConfig`]). It talks to nothing: no network, no files, no clock, so it
 //! isolates Ocean's own cost and behaviour.
 //!

@@ -19,6 +19,11 @@ pub const WEBHOOK_PATH: &str = "/webhook";
 /// The signature header: `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "x-fake-signature";
 
+/// The signature scheme: HMAC-SHA256 of the body, hex, after `sha256=` (GitHub's).
+pub fn signature() -> Signature {
+    Signature::github()
+}
+
 /// Turns the fake's webhooks into raw records.
 pub struct FakeWebhook {
     secret: Secret,
@@ -62,18 +67,11 @@ impl WebhookProcessor for FakeWebhook {
     }
 
     fn authenticate(&self, event: &WebhookEvent) -> Result<(), WebhookRejection> {
-        let Some(signature) = event.header(SIGNATURE_HEADER) else {
-            return Err(WebhookRejection::new(format!(
-                "missing {SIGNATURE_HEADER} header"
-            )));
-        };
-        if verify_hmac_sha256_hex(self.secret.expose().as_bytes(), event.body(), signature) {
-            Ok(())
-        } else {
-            Err(WebhookRejection::new(format!(
-                "{SIGNATURE_HEADER} does not match the body (check webhookSecret)"
-            )))
-        }
+        event.verify_signature(
+            SIGNATURE_HEADER,
+            &signature(),
+            self.secret.expose().as_bytes(),
+        )
     }
 
     fn validate_payload(&self, event: &WebhookEvent) -> bool {
@@ -114,7 +112,7 @@ mod tests {
         let body = serde_json::to_vec(body).unwrap();
         let sig = signature
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("sha256={}", hmac_sha256_hex(SECRET.as_bytes(), &body)));
+            .unwrap_or_else(|| super::signature().sign(SECRET.as_bytes(), &body));
         WebhookEvent::new(
             "t",
             WEBHOOK_PATH,

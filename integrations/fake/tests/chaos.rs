@@ -17,10 +17,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
-use port_emulator::{EmulatorConfig, FaultSettings, RunningEmulator};
+use ocean::testing::{EmulatorConfig, FaultSettings, RunningEmulator, spawn_emulator};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 /// The seed used when `CHAOS_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x0CEA_2026;
@@ -53,7 +51,7 @@ async fn emulator(faulty: bool, latency_ms: u64) -> RunningEmulator {
         latency_ms,
         ..FaultSettings::default()
     };
-    port_emulator::spawn(EmulatorConfig {
+    spawn_emulator(EmulatorConfig {
         faults,
         ..EmulatorConfig::default()
     })
@@ -276,9 +274,7 @@ impl Drop for Serving {
 }
 
 fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    ocean_fake::webhook::signature().sign(SECRET.as_bytes(), body)
 }
 
 /// The burst: every entity appears at most once, so the order of handling does not matter.

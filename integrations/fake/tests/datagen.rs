@@ -1,9 +1,8 @@
-//! The `item` records equal the benchmark generator's: runs `shared/bench/datagen.py` and compares
+//! The `item` records equal the benchmark generator's: runs `tests/bench-workload/datagen.py` and compares
 //! its JSON output with [`ocean_fake::items::make_item`], value for value, for two revisions.
 //!
-//! The shared folder is `$OCEAN_SHARED_DIR`, else `<workspace>/../shared`. Without python3 or
-//! without that file the test says why and passes: the generator is then checked only by the
-//! unit tests beside it.
+//! The generator is kept beside the tests (`tests/bench-workload/datagen.py`); the test needs
+//! `python3` and fails, saying so, without it.
 
 use ocean_fake::items::make_item;
 use serde_json::Value;
@@ -13,10 +12,7 @@ use std::process::Command;
 const RECORDS: u64 = 2000;
 
 fn datagen() -> Result<PathBuf, String> {
-    let shared = std::env::var_os("OCEAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let script = shared.join("bench/datagen.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bench-workload/datagen.py");
     if !script.is_file() {
         return Err(format!("{} does not exist", script.display()));
     }
@@ -46,8 +42,7 @@ fn check_revision(revision: u64) {
     let script = match datagen() {
         Ok(script) => script,
         Err(reason) => {
-            println!("skipped: comparing with datagen.py needs python3 and the file: {reason}");
-            return;
+            panic!("comparing with datagen.py needs python3 and the file: {reason}")
         }
     };
     let expected = python_items(&script, revision);

@@ -4,12 +4,9 @@
 //! (stale entities deleted, relation targets still in use kept), and after a data revision
 //! (unchanged entities skipped).
 
-use ocean::Ocean;
-use ocean::config::{IntegrationInfo, Loader, Spec};
+use ocean::testing::{RunningEmulator, TestOcean};
 use ocean_fake::{Fake, FakeConfig};
-use port_emulator::{EmulatorConfig, RunningEmulator};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 const IDENTIFIER: &str = "fake-e2e";
 
@@ -17,26 +14,17 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the runtime the way the binary does, with settings pointing at the emulator.
-fn ocean(emulator: &RunningEmulator, config: &FakeConfig) -> Ocean {
-    let spec = Spec::load(&dir()).unwrap();
-    let settings = Loader::new(IntegrationInfo::new("fake", "0.1.0"))
-        .spec(spec)
-        .env([
-            ("OCEAN__PORT__BASE_URL", emulator.base_url()),
-            ("OCEAN__PORT__CLIENT_ID", emulator.client_id().to_owned()),
-            (
-                "OCEAN__PORT__CLIENT_SECRET",
-                emulator.client_secret().expose().to_owned(),
-            ),
-            ("OCEAN__INTEGRATION__IDENTIFIER", IDENTIFIER.to_owned()),
-            ("OCEAN__EVENT_LISTENER__TYPE", "ONCE".to_owned()),
-        ])
-        .load()
-        .unwrap();
-    Ocean::builder(settings, Arc::new(Fake::new(config.clone())))
-        .resources_from(dir())
-        .build()
+/// The fake integration with `config`, started in `port` (a new emulator when `None`), the way
+/// the binary builds it.
+async fn ocean(port: Option<RunningEmulator>, config: &FakeConfig) -> TestOcean {
+    let mut builder = TestOcean::builder("fake", dir()).identifier(IDENTIFIER);
+    if let Some(port) = port {
+        builder = builder.port(port);
+    }
+    let config = config.clone();
+    builder
+        .start(|_: serde_json::Value| async move { Ok(Fake::new(config)) })
+        .await
         .unwrap()
 }
 
@@ -56,23 +44,18 @@ async fn counts(emulator: &RunningEmulator) -> Vec<(&'static str, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resyncs_create_relate_update_and_delete() {
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .unwrap();
-
     // 1. The default catalog into an empty Port: blueprints and mapping provisioned, every kind
     //    synced. benchItem holds the 900 unarchived items and the 10 archived parents among
     //    them, created as missing related entities; benchGroup only such targets.
     let config = FakeConfig::default();
-    let first = ocean(&emulator, &config);
-    first.start().await.unwrap();
+    let first = ocean(None, &config).await;
     let report = first.resync().await;
     assert!(report.is_success(), "{:?}", report.outcome);
     assert_eq!(report.totals().fetched, 5 + 20 + 100 + 1000);
     assert_eq!(report.totals().mapped, 5 + 20 + 100 + 900);
     assert_eq!(report.totals().failed, 0);
     assert_eq!(
-        counts(&emulator).await,
+        counts(first.port()).await,
         [
             ("fakeTeam", 5),
             ("fakeService", 20),
@@ -81,14 +64,16 @@ async fn resyncs_create_relate_update_and_delete() {
             ("benchItem", 910),
         ]
     );
-    let service = emulator
+    let service = first
+        .port()
         .entity("fakeService", "service-7")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(service.relations["team"], "team-2", "{service:?}");
     assert_eq!(service.properties["language"], "python", "{service:?}");
-    let item = emulator
+    let item = first
+        .port()
         .entity("benchItem", "item-0000123")
         .await
         .unwrap()
@@ -96,7 +81,7 @@ async fn resyncs_create_relate_update_and_delete() {
     assert_eq!(item.relations["parent"], "item-0000012", "{item:?}");
     assert_eq!(item.relations["group"], "group-23", "{item:?}");
     assert_eq!(item.properties["status"], "CLOSED", "{item:?}");
-    first.shutdown().await;
+    let port = first.stop().await;
 
     // 2. A smaller catalog: deployments 50.., items 500.. and the archived parents only they
     //    referenced are stale and deleted; archived parents 9..49 stay (kept items relate to
@@ -106,12 +91,11 @@ async fn resyncs_create_relate_update_and_delete() {
         item_count: 500,
         ..config.clone()
     };
-    let second = ocean(&emulator, &smaller);
-    second.start().await.unwrap();
+    let second = ocean(Some(port), &smaller).await;
     let report = second.resync().await;
     assert!(report.is_success(), "{:?}", report.outcome);
     assert_eq!(
-        counts(&emulator).await,
+        counts(second.port()).await,
         [
             ("fakeTeam", 5),
             ("fakeService", 20),
@@ -121,7 +105,7 @@ async fn resyncs_create_relate_update_and_delete() {
         ]
     );
     assert!(report.deletion.deleted >= 50 + 450, "{:?}", report.deletion);
-    second.shutdown().await;
+    let port = second.stop().await;
 
     // 3. Revision 1 of the same catalog: only the items whose score changed (one in twenty)
     //    are written again; the rest are unchanged in Port and skipped.
@@ -129,15 +113,15 @@ async fn resyncs_create_relate_update_and_delete() {
         item_revision: 1,
         ..smaller
     };
-    let third = ocean(&emulator, &revised);
-    third.start().await.unwrap();
+    let third = ocean(Some(port), &revised).await;
     let report = third.resync().await;
     assert!(report.is_success(), "{:?}", report.outcome);
     let items = report.kinds.iter().find(|k| k.kind == "item").unwrap();
     assert_eq!(items.counts.mapped, 450);
     assert_eq!(items.counts.upserted, 25, "{:?}", items.counts);
     assert_eq!(items.counts.unchanged, 425, "{:?}", items.counts);
-    let changed = emulator
+    let changed = third
+        .port()
         .entity("benchItem", "item-0000020")
         .await
         .unwrap()
@@ -147,8 +131,6 @@ async fn resyncs_create_relate_update_and_delete() {
     let old_weight =
         before["priority"].as_f64().unwrap() * 10.0 + before["score"].as_f64().unwrap().floor();
     assert_eq!(weight.as_f64(), Some(old_weight + 10.0));
-    assert_eq!(counts(&emulator).await[4], ("benchItem", 455));
+    assert_eq!(counts(third.port()).await[4], ("benchItem", 455));
     third.shutdown().await;
-
-    emulator.shutdown().await.unwrap();
 }

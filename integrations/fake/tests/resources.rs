@@ -14,17 +14,11 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn shared_bench() -> Option<PathBuf> {
-    let shared = std::env::var_os("OCEAN_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir().join("../../../shared"));
-    let bench = shared.join("bench/resources");
-    if bench.is_dir() {
-        Some(bench)
-    } else {
-        println!("skipped: {} does not exist", bench.display());
-        None
-    }
+/// The benchmark workload's resources, kept beside the tests (`tests/bench-workload/`).
+fn bench_resources() -> PathBuf {
+    let bench = dir().join("tests/bench-workload/resources");
+    assert!(bench.is_dir(), "{} does not exist", bench.display());
+    bench
 }
 
 fn resources() -> PortResources {
@@ -177,7 +171,7 @@ fn read_yaml(path: &Path) -> Value {
 
 #[test]
 fn the_item_resource_and_its_blueprints_are_the_benchmarks() {
-    let Some(bench) = shared_bench() else { return };
+    let bench = bench_resources();
     let ours = read_yaml(&dir().join(".port/resources/port-app-config.yml"));
     let theirs = read_yaml(&bench.join("port-app-config.yml"));
     for flag in [

@@ -286,7 +286,7 @@ async fn an_unchanged_organization_resyncs_on_conditional_requests() {
 }
 
 /// Replaces the integration's `config` in Port (as a user does in Port's UI).
-async fn set_port_config(emulator: &port_emulator::RunningEmulator, config: serde_json::Value) {
+async fn set_port_config(emulator: &ocean::testing::RunningEmulator, config: serde_json::Value) {
     let http = reqwest::Client::new();
     let token: serde_json::Value = http
         .post(format!("{}/v1/auth/access_token", emulator.base_url()))
@@ -331,7 +331,9 @@ async fn a_repository_managed_mapping_is_read_from_github_private() {
     match &report.outcome {
         ResyncOutcome::Failed(FailureReason::Mapping(message)) => {
             assert!(
-                message.contains("acme/.github-private does not exist"),
+                message
+                    .to_string()
+                    .contains("acme/.github-private does not exist"),
                 "{message}"
             )
         }

@@ -5,9 +5,11 @@
 
 mod common;
 
-use common::{acme, config, ctx, emulator, eventually, github, integration, settings, stored};
+use common::{acme, config, ctx, emulator, github, integration, settings, stored};
 use github_fixture::Fixture;
-use ocean::{Integration, Ocean, WebhookEvent, WebhookProcessor, hmac_sha256_hex};
+use ocean::http::Signature;
+use ocean::testing::eventually;
+use ocean::{Integration, Ocean, WebhookEvent, WebhookProcessor};
 use ocean_github::{Github, WEBHOOK_PATH};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -41,6 +43,11 @@ fn event(kind: &str, payload: &Value, signature: Option<String>) -> WebhookEvent
         headers.push(("X-Hub-Signature-256".to_owned(), s));
     }
     WebhookEvent::new("trace", WEBHOOK_PATH, headers, body.into()).unwrap()
+}
+
+/// The hex HMAC-SHA256 of `body` (what follows `sha256=` in `X-Hub-Signature-256`).
+fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
+    Signature::hmac_sha256().sign(secret, body)
 }
 
 fn sign(payload: &Value) -> String {

@@ -104,7 +104,7 @@ pub async fn attach_service_analytics(
     });
     let mut by_service: HashMap<String, Value> = HashMap::new();
     match client
-        .post("analytics/metrics/incidents/services", &body)
+        .post_query("analytics/metrics/incidents/services", &body)
         .await
     {
         Ok(answer) => {

@@ -59,11 +59,8 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         Value::Bool(b) => Ok(b),
         Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
         Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
-            "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
-            _ => Err(de::Error::custom(format!("{s:?} is not a boolean"))),
-        },
+        Value::String(s) => ocean::python::parse_bool(s.trim())
+            .ok_or_else(|| de::Error::custom(format!("{s:?} is not a boolean"))),
         other => Err(de::Error::custom(format!("{other} is not a boolean"))),
     }
 }

@@ -6,64 +6,31 @@
 mod common;
 
 use common::{dir, pagerduty};
-use ocean::Ocean;
 use ocean::lifecycle::{Deletion, FailureReason, ResyncOutcome};
-use ocean_config::{IntegrationInfo, Loader, Spec};
+use ocean::testing::TestOcean;
 use ocean_pagerduty::{PagerDuty, PagerDutyConfig, RetryPolicy};
-use port_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::json;
-use std::sync::Arc;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn ocean(emulator: &RunningEmulator, pagerduty: &MockServer) -> Ocean {
-    let settings = Loader::new(IntegrationInfo::new("pagerduty", "0.1.0"))
-        .spec(Some(Spec::load(&dir()).unwrap().unwrap()))
-        .set(
-            "port",
-            json!({
-                "client_id": emulator.client_id(),
-                "client_secret": emulator.client_secret().expose(),
-                "base_url": emulator.base_url(),
-            }),
-        )
-        .set(
-            "integration",
-            json!({"identifier": "pd-e2e", "type": "pagerduty",
-                   "config": {"token": common::TOKEN, "api_url": pagerduty.uri()}}),
-        )
-        .set("event_listener", json!({"type": "ONCE"}))
-        .set("initialize_port_resources", json!(true))
-        .load()
-        .expect("settings load");
-    let config: PagerDutyConfig = settings.integration_config().expect("typed config");
-    let integration = PagerDuty::with_retry_policy(config, RetryPolicy::fast()).unwrap();
-    Ocean::builder(settings, Arc::new(integration))
-        .resources_from(dir())
-        .build()
-        .expect("ocean builds")
-}
-
-async fn stored(emulator: &RunningEmulator, blueprint: &str) -> Vec<String> {
-    let mut ids: Vec<String> = emulator
-        .entities(blueprint)
+async fn ocean(pagerduty: &MockServer) -> TestOcean {
+    TestOcean::builder("pagerduty", dir())
+        .identifier("pd-e2e")
+        .config(json!({"token": common::TOKEN, "api_url": pagerduty.uri()}))
+        .start(|config: PagerDutyConfig| async move {
+            Ok(PagerDuty::with_retry_policy(
+                config,
+                RetryPolicy::default().fast(),
+            )?)
+        })
         .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.identifier)
-        .collect();
-    ids.sort();
-    ids
+        .expect("the integration starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resyncs_into_the_emulator_and_delete_only_after_a_complete_listing() {
-    let emulator = port_emulator::spawn(EmulatorConfig::default())
-        .await
-        .expect("emulator");
     let server = pagerduty().await;
-    let ocean = ocean(&emulator, &server).await;
-    ocean.start().await.expect("startup");
+    let ocean = ocean(&server).await;
 
     // 1. Cold: blueprints provisioned from .port/resources, every kind written.
     let report = ocean.resync().await;
@@ -73,23 +40,23 @@ async fn resyncs_into_the_emulator_and_delete_only_after_a_complete_listing() {
         "{report:?}"
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyService").await,
+        ocean.identifiers("pagerdutyService").await,
         ["PSV1API", "PSV2CHK", "PSV3SRCH"]
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyIncident").await,
+        ocean.identifiers("pagerdutyIncident").await,
         ["Q1AAA", "Q2BBB", "Q3CCC"]
     );
     assert_eq!(
-        stored(&emulator, "pagerdutySchedule").await,
+        ocean.identifiers("pagerdutySchedule").await,
         ["PSC1CORE", "PSC2PAY"]
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyEscalationPolicy").await,
+        ocean.identifiers("pagerdutyEscalationPolicy").await,
         ["PEP1CORE", "PEP2PAY"]
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyOncall").await,
+        ocean.identifiers("pagerdutyOncall").await,
         [
             "PU1ANNA-PSC1CORE-2024-04-29T09:00:00Z",
             "PU2BEN-PSC2PAY-2024-05-01T06:00:00Z",
@@ -97,18 +64,10 @@ async fn resyncs_into_the_emulator_and_delete_only_after_a_complete_listing() {
             "PU4DEV-PSC2PAY-2024-05-01T06:00:00Z"
         ]
     );
-    let api = emulator
-        .entity("pagerdutyService", "PSV1API")
-        .await
-        .unwrap()
-        .unwrap();
+    let api = ocean.entity("pagerdutyService", "PSV1API").await.unwrap();
     assert_eq!(api.properties["oncall"], "anna.lindqvist@acme.example");
     assert_eq!(api.properties["meanSecondsToResolve"], 3120);
-    let incident = emulator
-        .entity("pagerdutyIncident", "Q2BBB")
-        .await
-        .unwrap()
-        .unwrap();
+    let incident = ocean.entity("pagerdutyIncident", "Q2BBB").await.unwrap();
     assert_eq!(incident.relations["pagerdutyService"], "PSV2CHK");
     assert!(
         incident.datasource.contains("pagerduty"),
@@ -133,7 +92,7 @@ async fn resyncs_into_the_emulator_and_delete_only_after_a_complete_listing() {
         report.outcome
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyIncident").await,
+        ocean.identifiers("pagerdutyIncident").await,
         ["Q1AAA", "Q2BBB", "Q3CCC"]
     );
 
@@ -156,11 +115,12 @@ async fn resyncs_into_the_emulator_and_delete_only_after_a_complete_listing() {
         report.outcome
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyIncident").await,
+        ocean.identifiers("pagerdutyIncident").await,
         ["Q1AAA", "Q2BBB"]
     );
     assert_eq!(
-        stored(&emulator, "pagerdutyService").await,
+        ocean.identifiers("pagerdutyService").await,
         ["PSV1API", "PSV2CHK", "PSV3SRCH"]
     );
+    ocean.shutdown().await;
 }

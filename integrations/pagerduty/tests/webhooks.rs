@@ -5,11 +5,9 @@
 mod common;
 
 use common::{config, ctx, fixture, fixture_text, json, pagerduty};
-use hmac::{Hmac, Mac};
 use ocean::{Integration, StartContext, WebhookEvent, WebhookProcessor, WebhookRoute};
 use ocean_pagerduty::{PagerDuty, RetryPolicy, WEBHOOK_PATH};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use std::sync::Arc;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -19,7 +17,7 @@ const SECRET: &str = "whsec-5f1c0e";
 fn routes(server: &MockServer, secret: Option<&str>) -> Vec<WebhookRoute> {
     let mut config = config(server);
     config.webhook_secret = secret.map(ocean::Secret::new);
-    PagerDuty::with_retry_policy(config, RetryPolicy::fast())
+    PagerDuty::with_retry_policy(config, RetryPolicy::default().fast())
         .unwrap()
         .webhook_processors()
 }
@@ -30,10 +28,9 @@ fn processor(routes: &[WebhookRoute], name: &str) -> Arc<dyn WebhookProcessor> {
     route.processor.clone()
 }
 
+/// The hex signature (without its `v1=`).
 fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    ocean::http::Signature::hmac_sha256().sign(secret.as_bytes(), body)
 }
 
 fn event(body: &str, signature: Option<String>) -> WebhookEvent {
@@ -324,7 +321,7 @@ async fn startup_creates_the_subscription_once() {
         .expect(1)
         .mount(&server)
         .await;
-    let pd = PagerDuty::with_retry_policy(config(&server), RetryPolicy::fast()).unwrap();
+    let pd = PagerDuty::with_retry_policy(config(&server), RetryPolicy::default().fast()).unwrap();
     let start = StartContext::new(Some("https://ocean.acme.example/".into()), "my-pd");
     pd.on_start(&start).await.unwrap();
     let posted: Vec<Value> = server
@@ -359,7 +356,7 @@ async fn startup_creates_the_subscription_once() {
         .await;
     let mut cfg = config(&existing);
     cfg.app_host = Some("https://hooks.acme.example".into());
-    let pd = PagerDuty::with_retry_policy(cfg, RetryPolicy::fast()).unwrap();
+    let pd = PagerDuty::with_retry_policy(cfg, RetryPolicy::default().fast()).unwrap();
     pd.on_start(&StartContext::new(None, "my-pd"))
         .await
         .unwrap();
@@ -368,7 +365,7 @@ async fn startup_creates_the_subscription_once() {
     let once = MockServer::start().await;
     let mut cfg = config(&once);
     cfg.app_host = Some("https://hooks.acme.example".into());
-    let pd = PagerDuty::with_retry_policy(cfg, RetryPolicy::fast()).unwrap();
+    let pd = PagerDuty::with_retry_policy(cfg, RetryPolicy::default().fast()).unwrap();
     pd.on_start(
         &StartContext::new(Some("https://ocean.acme.example".into()), "my-pd")
             .with_listener("ONCE", false),
@@ -379,7 +376,7 @@ async fn startup_creates_the_subscription_once() {
 
     // No URL at all: nothing is asked of PagerDuty.
     let quiet = MockServer::start().await;
-    let pd = PagerDuty::with_retry_policy(config(&quiet), RetryPolicy::fast()).unwrap();
+    let pd = PagerDuty::with_retry_policy(config(&quiet), RetryPolicy::default().fast()).unwrap();
     pd.on_start(&StartContext::new(None, "my-pd"))
         .await
         .unwrap();

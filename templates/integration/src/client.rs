@@ -2,180 +2,114 @@
 //!
 //! It lists raw items page by page and hands them over as JSON, untouched: it knows nothing of
 //! Port, mappings or entities (Ocean maps the items with the user's JQ, so every field the API
-//! returns stays available to a mapping). Only the page envelope is typed ([`ListPage`]).
+//! returns stays available to a mapping).
 //!
-//! A list is a stream of pages ([`{{ project-name | pascal_case }}Client::list`]): each page is
-//! fetched when Ocean asks for it, so a resync holds one page in memory, not the whole
-//! collection, and stops fetching as soon as it is cancelled.
+//! It is built on the SDK's HTTP toolkit ([`ocean::http`]), which does the rest: retries of 429
+//! and 5xx answers (honouring `Retry-After`), a concurrency limit, errors that name the request
+//! without the token, and pagination as a stream of pages — each page is fetched when Ocean asks
+//! for it, so a resync holds one page in memory and stops fetching as soon as it is cancelled.
+//! A request that still fails fails the kind it was listing, which makes the resync delete
+//! nothing; the next resync starts over.
 //!
-//! What it does not do: retry. A failed request fails the kind it was listing, which makes the
-//! resync delete nothing; the next resync starts over. If the API rate-limits, honour its
-//! `Retry-After` in [`{{ project-name | pascal_case }}Client::get_json`].
+//! Change [`{{ project-name | pascal_case }}Client::list`]'s [`Pagination`] to your API's (page
+//! numbers, offsets, `Link` headers, next links), and its credentials if the API does not take
+//! a bearer token ([`Credentials`] has basic auth, header and query-parameter keys).
 
 use crate::config::{{ project-name | pascal_case }}Config;
-use ocean::Secret;
-use ocean::prelude::{BoxStream, StreamExt, try_stream};
-use reqwest::StatusCode;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use ocean::http::{
+    Credentials, HttpClient, HttpError, PageOf, Pagination, Response, RetryPolicy, paginate,
+};
+use ocean::prelude::BoxStream;
 use serde_json::Value;
 use std::time::Duration;
-use url::Url;
 
-/// How long one request may take before it fails.
+/// How long one request may take before it fails (and is retried).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How much of an error response's body an error message quotes.
-const ERROR_BODY_LIMIT: usize = 500;
+/// Requests in flight at once.
+const MAX_CONCURRENT_REQUESTS: usize = 10;
 
-/// One page of a list endpoint, e.g. `GET /{{ kind_plural }}?limit=100&cursor=…`:
-/// `{"data": [...], "next_cursor": "…"}`, where `next_cursor` is absent, null or empty on the
-/// last page. Change this to your API's pagination (page numbers, `Link` headers, offsets):
-/// [`{{ project-name | pascal_case }}Client::list`] is the only code that reads it.
-#[derive(Debug, Deserialize)]
-pub struct ListPage {
-    /// The items of this page, as the API returned them.
-    pub data: Vec<Value>,
-    /// Where the next page starts.
-    #[serde(default)]
-    pub next_cursor: Option<String>,
-}
+/// Why a call to the {{ title }} API failed: the toolkit's error, which names the request
+/// (method, URL, status, the start of the body) and never holds the token.
+pub type ClientError = HttpError;
 
-/// Why a call to the {{ title }} API failed. Every variant names the URL (which never holds the
-/// token: it travels in a header).
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The HTTP client could not be built (e.g. no usable TLS roots).
-    #[error("building the {{ title }} HTTP client")]
-    Build(#[source] reqwest::Error),
-    /// The configured base URL cannot have paths appended (e.g. `mailto:`).
-    #[error("the {{ title }} API URL {0} cannot be a base URL")]
-    BaseUrl(Url),
-    /// The request did not get a response (connection refused, timeout, TLS, ...).
-    #[error("GET {url}")]
-    Request {
-        /// The URL requested.
-        url: Url,
-        /// The transport error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The API answered with an error status.
-    #[error("GET {url}: HTTP {status}: {body}")]
-    Status {
-        /// The URL requested.
-        url: Url,
-        /// The status it answered.
-        status: StatusCode,
-        /// The start of the response body (the API's error message, usually).
-        body: String,
-    },
-    /// The API answered 2xx with a body that is not what this client expects.
-    #[error("GET {url}: unexpected response body")]
-    Decode {
-        /// The URL requested.
-        url: Url,
-        /// What did not match.
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-/// A client of the {{ title }} API. Cheap to clone: clones share one connection pool.
+/// A client of the {{ title }} API. Cheap to clone: clones share one connection pool and one
+/// concurrency limit.
 #[derive(Debug, Clone)]
 pub struct {{ project-name | pascal_case }}Client {
-    http: reqwest::Client,
-    base_url: Url,
-    token: Secret,
-    page_size: u32,
+    http: HttpClient,
+    page_size: u64,
 }
 
 impl {{ project-name | pascal_case }}Client {
     /// A client for the API at `config.api_url`, authenticating with `config.api_token`.
     pub fn new(config: &{{ project-name | pascal_case }}Config) -> Result<Self, ClientError> {
-        if config.api_url.cannot_be_a_base() {
-            return Err(ClientError::BaseUrl(config.api_url.clone()));
-        }
-        let http = reqwest::Client::builder()
+        Self::with_retry_policy(config, RetryPolicy::default())
+    }
+
+    /// A client with an explicit retry policy (tests shrink the waits).
+    pub fn with_retry_policy(
+        config: &{{ project-name | pascal_case }}Config,
+        retry: RetryPolicy,
+    ) -> Result<Self, ClientError> {
+        let credentials = Credentials::bearer(&config.api_token).map_err(|e| HttpError::Build {
+            service: "{{ title }}".into(),
+            reason: e.to_string(),
+        })?;
+        let http = HttpClient::builder("{{ title }}")
+            .base_url(config.api_url.as_str())
             .user_agent(concat!(
                 env!("CARGO_PKG_NAME"),
                 "/",
                 env!("CARGO_PKG_VERSION")
             ))
             .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(ClientError::Build)?;
+            .concurrency(MAX_CONCURRENT_REQUESTS)
+            .credentials(credentials)
+            .retry(retry)
+            .build()?;
         Ok({{ project-name | pascal_case }}Client {
             http,
-            base_url: config.api_url.clone(),
-            token: config.api_token.clone(),
-            page_size: config.page_size.max(1),
+            page_size: u64::from(config.page_size.max(1)),
         })
     }
 
-    /// Every item of `collection` (e.g. `"{{ kind_plural }}"`), one stream item per page, following
-    /// `next_cursor` until the last page. Nothing is requested until the stream is polled.
+    /// Every item of `collection` (e.g. `"{{ kind_plural }}"`), one stream item per page:
+    /// `GET /{collection}?limit=N`, then `&cursor=…` from each page's `next_cursor` until the
+    /// last page (no, a null or an empty `next_cursor`). Nothing is requested until the stream
+    /// is polled.
     pub fn list(&self, collection: &str) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
-        let client = self.clone();
-        let first = self.endpoint(&[collection]);
-        let pages = try_stream! {
-            let mut cursor: Option<String> = None;
-            loop {
-                let mut url = first.clone();
-                url.query_pairs_mut().append_pair("limit", &client.page_size.to_string());
-                if let Some(cursor) = &cursor {
-                    url.query_pairs_mut().append_pair("cursor", cursor);
-                }
-                let page: ListPage = client.get_json(url).await?;
-                yield page.data;
-                match page.next_cursor {
-                    Some(next) if !next.is_empty() => cursor = Some(next),
-                    _ => break,
-                }
-            }
-        };
-        pages.boxed()
+        let request = self.http.get(collection);
+        let pagination = Pagination::cursor("cursor").with_size("limit", self.page_size);
+        paginate(request, pagination, list_page).into_stream()
     }
 {%- if webhook %}
 
     /// One item of `collection` by id (`GET /{collection}/{id}`), e.g. to read the current state
     /// of an item a webhook only names.
     pub async fn get(&self, collection: &str, id: &str) -> Result<Value, ClientError> {
-        self.get_json(self.endpoint(&[collection, id])).await
+        let mut url = self.http.url(collection)?;
+        url.path_segments_mut()
+            .map_err(|()| HttpError::Url {
+                service: "{{ title }}".into(),
+                url: collection.into(),
+                reason: "cannot take a path".into(),
+            })?
+            .push(id);
+        self.http.get(url.as_str()).send_json().await
     }
 {%- endif %}
+}
 
-    /// The URL of a path below the base URL, one segment per element (each percent-encoded).
-    fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.base_url.clone();
-        url.path_segments_mut()
-            .expect("checked in new(): the base URL can be a base")
-            .pop_if_empty()
-            .extend(segments);
-        url
-    }
-
-    /// `GET url` with the token, and the JSON body as a `T`.
-    async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T, ClientError> {
-        let request = self.http.get(url.clone()).bearer_auth(self.token.expose());
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(source) => return Err(ClientError::Request { url, source }),
-        };
-        let status = response.status();
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(source) => return Err(ClientError::Request { url, source }),
-        };
-        if !status.is_success() {
-            let body = String::from_utf8_lossy(&body)
-                .chars()
-                .take(ERROR_BODY_LIMIT)
-                .collect();
-            return Err(ClientError::Status { url, status, body });
-        }
-        serde_json::from_slice(&body).map_err(|source| ClientError::Decode { url, source })
-    }
+/// One page of a list endpoint: `{"data": [...], "next_cursor": "…"}`. Change this to your
+/// API's page envelope; it is the only code that reads it.
+fn list_page(response: &Response) -> Result<PageOf<Value>, ClientError> {
+    let mut body: Value = response.json()?;
+    let Some(Value::Array(items)) = body.get_mut("data").map(Value::take) else {
+        return Err(response.shape_error("a list under `data`"));
+    };
+    let next = body["next_cursor"].as_str().map(str::to_owned);
+    Ok(PageOf::items(items).next(next))
 }
 
 #[cfg(test)]
@@ -193,7 +127,7 @@ mod tests {
             "page_size": 2,
         }))
         .unwrap();
-        {{ project-name | pascal_case }}Client::new(&config).unwrap()
+        {{ project-name | pascal_case }}Client::with_retry_policy(&config, RetryPolicy::default().fast()).unwrap()
     }
 
     #[tokio::test]
@@ -254,17 +188,25 @@ mod tests {
             list_error(ResponseTemplate::new(403).set_body_string("token lacks scope read")).await;
         let message = err.to_string();
         let url = format!("{uri}/v1/{{ kind_plural }}?limit=2");
-        let expected = format!("GET {url}: HTTP 403 Forbidden: token lacks scope read");
+        let expected =
+            format!("{{ title }} answered GET {url} with 403 Forbidden (attempt 1): token lacks scope read");
         assert_eq!(message, expected);
         assert!(!format!("{message} {err:?}").contains("t0ken"));
     }
 
     #[tokio::test]
-    async fn a_body_of_the_wrong_shape_is_a_decode_error() {
+    async fn server_errors_are_retried_then_fail_the_list() {
+        let (err, _) = list_error(ResponseTemplate::new(503)).await;
+        assert_eq!(err.status(), Some(ocean::http::StatusCode::SERVICE_UNAVAILABLE));
+        assert!(err.to_string().contains("(attempt 4)"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_body_of_the_wrong_shape_is_an_error_naming_the_request() {
         let (err, _) =
             list_error(ResponseTemplate::new(200).set_body_json(json!({"items": []}))).await;
-        assert!(matches!(err, ClientError::Decode { .. }), "{err:?}");
+        assert!(matches!(err, ClientError::Shape { .. }), "{err:?}");
         let message = err.to_string();
-        assert!(message.ends_with("?limit=2: unexpected response body"), "{message}");
+        assert!(message.ends_with("?limit=2 without a list under `data`"), "{message}");
     }
 }

@@ -28,7 +28,8 @@ use ocean::Secret;
 use ocean::prelude::WebhookRoute;
 {%- endif %}
 use ocean::prelude::{
-    FetchContext, FetchError, Integration, PageStream, StreamExt, TryStreamExt, stream,
+    FetchContext, FetchError, Integration, PageStream, RetryPolicy, StreamExt, TryStreamExt,
+    stream,
 };
 
 /// The `{{ kind }}` kind: the {{ kind_plural }} of {{ title }}.
@@ -49,7 +50,15 @@ pub struct {{ project-name | pascal_case }} {
 impl {{ project-name | pascal_case }} {
     /// The integration for the given settings.
     pub fn new(config: {{ project-name | pascal_case }}Config) -> Result<Self, ClientError> {
-        let client = {{ project-name | pascal_case }}Client::new(&config)?;
+        Self::with_retry_policy(config, RetryPolicy::default())
+    }
+
+    /// The integration with an explicit retry policy for API calls (tests shrink the waits).
+    pub fn with_retry_policy(
+        config: {{ project-name | pascal_case }}Config,
+        retry: RetryPolicy,
+    ) -> Result<Self, ClientError> {
+        let client = {{ project-name | pascal_case }}Client::with_retry_policy(&config, retry)?;
 {%- if webhook %}
         let webhook_secret = config.webhook_secret;
         Ok({{ project-name | pascal_case }} { client, webhook_secret })

@@ -12,20 +12,23 @@
 //! signature scheme and [`{{ kind | pascal_case }}Events::should_process`] to {{ title }}'s real
 //! webhooks; the rest stays as it is.
 
-use crate::client::{ClientError, {{ project-name | pascal_case }}Client};
+use crate::client::{{ project-name | pascal_case }}Client;
 use crate::integration::{{ kind | shouty_snake_case }};
-use hmac::{Hmac, Mac};
 use ocean::Secret;
 use ocean::prelude::{
-    BoxError, FetchContext, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
-    async_trait,
+    BoxError, FetchContext, Signature, WebhookEvent, WebhookProcessor, WebhookRejection,
+    WebhookResults, async_trait,
 };
-use reqwest::StatusCode;
-use sha2::Sha256;
 
 /// The header carrying a delivery's signature: `sha256=` and the hex HMAC-SHA256 of the raw
 /// body, keyed with the webhook secret.
 pub const SIGNATURE_HEADER: &str = "x-{{ project-name }}-signature";
+
+/// How {{ title }} signs deliveries ([`Signature`] also has HMAC-SHA1, Base64 digests and other
+/// prefixes such as `v1=`).
+pub fn signature() -> Signature {
+    Signature::hmac_sha256().prefix("sha256=")
+}
 
 /// The prefix of event types this processor handles (`{{ kind }}.updated`, ...).
 const EVENT_PREFIX: &str = "{{ kind }}.";
@@ -73,21 +76,8 @@ impl WebhookProcessor for {{ kind | pascal_case }}Events {
         let Some(secret) = &self.secret else {
             return Ok(());
         };
-        let signature = event
-            .header(SIGNATURE_HEADER)
-            .ok_or_else(|| WebhookRejection::new(format!("no {SIGNATURE_HEADER} header")))?;
-        let signature = signature
-            .strip_prefix("sha256=")
-            .and_then(|hex| hex::decode(hex).ok())
-            .ok_or_else(|| {
-                WebhookRejection::new(format!("{SIGNATURE_HEADER} is not sha256=<hex>"))
-            })?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-            .expect("HMAC accepts keys of any length");
-        mac.update(event.body());
-        mac.verify_slice(&signature).map_err(|_| {
-            WebhookRejection::new(format!("{SIGNATURE_HEADER} does not match the body"))
-        })
+        // Constant-time, over the raw body as received.
+        event.verify_signature(SIGNATURE_HEADER, &signature(), secret.expose().as_bytes())
     }
 
     fn validate_payload(&self, event: &WebhookEvent) -> bool {
@@ -118,10 +108,7 @@ impl WebhookProcessor for {{ kind | pascal_case }}Events {
                 deleted: vec![],
             }),
             // Deleted since the event was sent.
-            Err(ClientError::Status {
-                status: StatusCode::NOT_FOUND,
-                ..
-            }) => Ok(deleted()),
+            Err(err) if err.is_not_found() => Ok(deleted()),
             Err(err) => Err(err.into()),
         }
     }
@@ -152,9 +139,7 @@ mod tests {
     fn delivery(payload: &Value, key: Option<&str>) -> WebhookEvent {
         let body = serde_json::to_vec(payload).unwrap();
         let headers = key.map(|key| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
-            mac.update(&body);
-            let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let signature = signature().sign(key.as_bytes(), &body);
             (SIGNATURE_HEADER.to_owned(), signature)
         });
         WebhookEvent::new("trace-1", "/webhook", headers, body.into()).unwrap()
@@ -178,7 +163,7 @@ mod tests {
             format!("{SIGNATURE_HEADER} does not match the body")
         );
         let unsigned = delivery(&payload, None);
-        assert_eq!(rejection(unsigned), format!("no {SIGNATURE_HEADER} header"));
+        assert_eq!(rejection(unsigned), format!("{SIGNATURE_HEADER} is missing"));
 
         let without_secret = {{ kind | pascal_case }}Events {
             secret: None,

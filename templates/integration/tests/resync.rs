@@ -1,18 +1,16 @@
 //! ocean-{{ project-name }} end to end, in process: full resyncs through Ocean's real lifecycle
 //! into the Port emulator, with a wiremock server standing in for the {{ title }} API.
 //!
-//! Everything runs on 127.0.0.1 and nothing is read from the process environment: the settings
-//! are given explicitly, the `.port/` folder is this crate's own (so the default blueprint and
-//! mapping are the ones a user gets), and the integration is built exactly as `src/main.rs`
-//! builds it. To cover a new kind, serve its pages from `serve` and assert its entities.
+//! Everything runs on 127.0.0.1 and nothing is read from the process environment:
+//! `ocean::testing` starts the emulator and gives the settings explicitly, the `.port/` folder is
+//! this crate's own (so the default blueprint and mapping are the ones a user gets), and the
+//! integration is built from its typed config as `src/main.rs` builds it (with short retry
+//! waits). To cover a new kind, serve its pages from `serve` and assert its entities.
 
-use ocean::Ocean;
-use ocean::config::{IntegrationInfo, Loader, Spec};
+use ocean::http::RetryPolicy;
+use ocean::testing::TestOcean;
 use ocean_{{ crate_name }}::{{ "{" }}{{ project-name | pascal_case }}, {{ project-name | pascal_case }}Config};
-use port_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::sync::Arc;
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -70,58 +68,27 @@ async fn serve(api: &MockServer, pages: &[Option<Vec<Value>>]) {
     }
 }
 
-/// The Port emulator, on a free port of 127.0.0.1.
-async fn emulator() -> RunningEmulator {
-    let config = EmulatorConfig::default();
-    port_emulator::spawn(config).await.expect("the emulator starts")
-}
-
-/// Ocean running ocean-{{ project-name }} against `port`, configured for `api`, with the
-/// defaults in Port (integration, blueprint, mapping) already created.
-async fn start(port: &RunningEmulator, api: &MockServer) -> Ocean {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let info = IntegrationInfo::new("{{ project-name }}", env!("CARGO_PKG_VERSION"));
-    let settings = Loader::new(info)
-        .spec(Spec::load(dir).expect(".port/spec.yaml loads"))
-        .set(
-            "port",
-            json!({
-                "client_id": port.client_id(),
-                "client_secret": port.client_secret().expose(),
-                "base_url": port.base_url(),
-            }),
-        )
-        .set(
-            "integration",
-            json!({
-                "identifier": "{{ project-name }}-test",
-                "config": {
-                    "api_url": format!("{}/v1", api.uri()),
-                    "api_token": TOKEN,
-                    "page_size": 2,
-                },
-            }),
-        )
-        .once()
-        .load()
-        .expect("settings are valid");
-    // What `ocean::run` does in src/main.rs: the typed config, then the integration.
-    let config: {{ project-name | pascal_case }}Config = settings.integration_config().expect("config");
-    let integration = {{ project-name | pascal_case }}::new(config).expect("the integration builds");
-    let ocean = Ocean::builder(settings, Arc::new(integration))
-        .resources_from(dir)
-        .build()
-        .expect("Ocean builds");
-    ocean.start().await.expect("Ocean starts in Port");
-    ocean
+/// Ocean running ocean-{{ project-name }} against the Port emulator, configured for `api`, with
+/// the defaults in Port (integration, blueprint, mapping) already created.
+async fn start(api: &MockServer) -> TestOcean {
+    TestOcean::builder("{{ project-name }}", env!("CARGO_MANIFEST_DIR"))
+        .config(json!({
+            "api_url": format!("{}/v1", api.uri()),
+            "api_token": TOKEN,
+            "page_size": 2,
+        }))
+        .start(|config: {{ project-name | pascal_case }}Config| async move {
+            Ok({{ project-name | pascal_case }}::with_retry_policy(config, RetryPolicy::default().fast())?)
+        })
+        .await
+        .expect("the integration starts in Port")
 }
 
 /// The stored entities of the blueprint, as `entity` describes them, by identifier.
-async fn stored(port: &RunningEmulator) -> Vec<Value> {
-    let mut entities: Vec<Value> = port
+async fn stored(ocean: &TestOcean) -> Vec<Value> {
+    let mut entities: Vec<Value> = ocean
         .entities(BLUEPRINT)
         .await
-        .expect("the emulator answers")
         .into_iter()
         .map(|e| {
             json!({"identifier": e.identifier, "title": e.title, "properties": e.properties})
@@ -134,28 +101,25 @@ async fn stored(port: &RunningEmulator) -> Vec<Value> {
 #[tokio::test]
 async fn a_resync_upserts_every_item_and_a_later_one_deletes_what_disappeared() {
     let api = MockServer::start().await;
-    let port = emulator().await;
-    let ocean = start(&port, &api).await;
+    let ocean = start(&api).await;
 
     serve(&api, &[Some(vec![item(0), item(1)]), Some(vec![item(2)])]).await;
     let report = ocean.resync().await;
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(stored(&port).await, vec![entity(0), entity(1), entity(2)]);
+    assert_eq!(stored(&ocean).await, vec![entity(0), entity(1), entity(2)]);
 
     serve(&api, &[Some(vec![item(0), item(2)])]).await;
     let report = ocean.resync().await;
     assert!(report.is_success(), "{report:?}");
-    assert_eq!(stored(&port).await, vec![entity(0), entity(2)]);
+    assert_eq!(stored(&ocean).await, vec![entity(0), entity(2)]);
 
     ocean.shutdown().await;
-    port.shutdown().await.expect("the emulator stops");
 }
 
 #[tokio::test]
 async fn a_page_that_fails_fails_the_resync_and_deletes_nothing() {
     let api = MockServer::start().await;
-    let port = emulator().await;
-    let ocean = start(&port, &api).await;
+    let ocean = start(&api).await;
 
     serve(&api, &[Some(vec![item(0), item(1)]), Some(vec![item(2)])]).await;
     assert!(ocean.resync().await.is_success());
@@ -165,8 +129,7 @@ async fn a_page_that_fails_fails_the_resync_and_deletes_nothing() {
     serve(&api, &[Some(vec![item(0)]), None]).await;
     let report = ocean.resync().await;
     assert!(!report.is_success(), "{report:?}");
-    assert_eq!(stored(&port).await, vec![entity(0), entity(1), entity(2)]);
+    assert_eq!(stored(&ocean).await, vec![entity(0), entity(1), entity(2)]);
 
     ocean.shutdown().await;
-    port.shutdown().await.expect("the emulator stops");
 }

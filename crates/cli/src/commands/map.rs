@@ -5,12 +5,14 @@ use anyhow::{Context, bail};
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use ocean_mapping::PortAppConfig;
 use ocean_mapping::engine::EngineOptions;
-use ocean_mapping::jq::read::Reader;
-use ocean_mapping::preview::{KindOutcome, map_kind};
-use serde_json::{Map, Value, json};
+use ocean_mapping::preview::ResourceOutcome;
+use ocean_mapping::stream::{Format, ItemReader, KindMapper, map_ordered};
+use serde_json::Value;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod output;
 
 const ENV_ACCESS: &str = "OCEAN__ALLOW_ENVIRONMENT_VARIABLES_JQ_ACCESS";
 
@@ -19,10 +21,16 @@ pub fn cli() -> Command {
     Command::new("map")
         .about("Map raw items through a port-app-config and print the entities Ocean would upsert")
         .long_about(
-            "Maps a JSON array of raw items through every resource of KIND in the port-app-config \
-             (in config order) exactly as Ocean does, and prints one JSON object: the entities, \
-             the selector counts, the skipped items, the misconfigured fields, and the entities \
-             the live-event path would treat as deletion candidates.",
+            "Maps a JSON array of raw items (or NDJSON with --ndjson) through every resource of \
+             KIND in the port-app-config (in config order) exactly as Ocean does, and prints one \
+             JSON object: the entities, the selector counts, the skipped items, the misconfigured \
+             fields, and the entities the live-event path would treat as deletion candidates.\n\n\
+             The input is read item by item and mapped in batches of up to 512 items on every \
+             core; entities are written as they are produced, in input order, so memory does not \
+             grow with the input. A batch Ocean would fail (an icon that is a list or an object), \
+             a bad item of the array or a truncated array ends the run after everything before \
+             it was written (exit code 1). A malformed NDJSON line is reported with its line \
+             number and the other lines are still mapped (exit code 2).",
         )
         .arg(
             Arg::new("config")
@@ -47,6 +55,20 @@ pub fn cli() -> Command {
                 .help("JSON array of raw items; '-' reads standard input"),
         )
         .arg(
+            Arg::new("ndjson")
+                .long("ndjson")
+                .action(ArgAction::SetTrue)
+                .help("Read one raw item per line (NDJSON) instead of a JSON array"),
+        )
+        .arg(
+            Arg::new("jobs")
+                .long("jobs")
+                .short('j')
+                .value_name("N")
+                .value_parser(value_parser!(usize))
+                .help("Threads mapping batches (default: one per core)"),
+        )
+        .arg(
             Arg::new("pretty")
                 .long("pretty")
                 .action(ArgAction::SetTrue)
@@ -64,11 +86,8 @@ pub fn cli() -> Command {
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" | "t" | "y" => Ok(true),
-        "0" | "false" | "no" | "off" | "f" | "n" => Ok(false),
-        other => Err(format!("'{other}' is not a boolean (true or false)")),
-    }
+    ocean_model::python::parse_bool(s.trim())
+        .ok_or_else(|| format!("'{}' is not a boolean (true or false)", s.trim()))
 }
 
 /// Runs `ocean map`.
@@ -88,46 +107,75 @@ pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
     };
 
     let input = args.get_one::<String>("input").expect("has a default");
-    let (input_name, bytes) = read_input(input)?;
-    let items = Reader::new()
-        .parse_array(&bytes)
-        .map_err(|e| anyhow::anyhow!("{input_name}: {e}"))?;
-    if let Some((i, bad)) = items
-        .iter()
-        .enumerate()
-        .find(|(_, v)| v.as_str().is_some() || !matches!(v, ocean_mapping::jq::Val::Obj(_)))
-    {
-        bail!(
-            "{input_name}: item {i} is {}, but raw items must be JSON objects (Ocean rejects the whole result)",
-            bad.type_name()
-        );
-    }
-
+    let (input_name, reader) = open_input(input)?;
+    let format = if args.get_flag("ndjson") {
+        Format::Ndjson
+    } else {
+        Format::Array
+    };
     let options = EngineOptions {
         allow_env_access: *args.get_one::<bool>("env-access").expect("has a default"),
         ..EngineOptions::with_env(std::env::vars())
     };
-    let outcome = map_kind(&config, &kind, &items, &options);
-
-    for p in &outcome.compile_problems {
+    let mapper = KindMapper::new(&config, &kind, &options);
+    let compile_problems = mapper.compile_problems();
+    // The warnings about the mapping come once the input is known to hold items (as before
+    // streaming, an input that is not an array is one line of error and nothing else).
+    let mut warned = false;
+    let mut warn = || {
+        if std::mem::replace(&mut warned, true) {
+            return;
+        }
+        for p in &compile_problems {
+            eprintln!(
+                "warning: kind '{}': {} does not compile, so it is always null: {:?}: {}",
+                p.kind, p.field, p.expression, p.message
+            );
+        }
+        if mapper.resources() == 0 {
+            eprintln!("warning: {source_name} has no resource of kind '{kind}'");
+        }
+    };
+    let threads = match args.get_one::<usize>("jobs") {
+        Some(n) => *n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let pretty = args.get_flag("pretty");
+    let stdout = std::io::stdout().lock();
+    let mut writer = output::Writer::new(
+        std::io::BufWriter::with_capacity(1 << 16, stdout),
+        pretty,
+        &kind,
+        &input_name,
+        mapper.resources(),
+    )
+    .context("writing the output")?;
+    map_ordered(
+        ItemReader::new(reader, format),
+        threads,
+        |reader, batch| output::encode(mapper.map_batch(reader, &batch), pretty),
+        |batch| {
+            if batch.as_ref().is_ok_and(|b| !b.ends_the_stream()) {
+                warn();
+            }
+            writer.absorb(batch)
+        },
+    );
+    let ending = writer
+        .finish(mapper.compile_problems())
+        .context("writing the output")?;
+    if ending.fatal.is_none() {
+        warn();
+    }
+    if let Some(fatal) = ending.fatal {
+        bail!("{fatal}");
+    }
+    if ending.item_errors > 0 {
         eprintln!(
-            "warning: kind '{}': {} does not compile, so it is always null: {:?}: {}",
-            p.kind, p.field, p.expression, p.message
+            "error: {input_name}: {} line(s) could not be mapped; the others were",
+            ending.item_errors
         );
-    }
-    if outcome.resources == 0 {
-        eprintln!("warning: {source_name} has no resource of kind '{kind}'");
-    }
-    if let Some(e) = &outcome.error {
-        bail!("Ocean fails this batch: {e}");
-    }
-    if args.get_flag("pretty") {
-        print!("{}", pretty(&outcome, &kind));
-    } else {
-        println!(
-            "{}",
-            serde_json::to_string(&report(&outcome)).context("serialising the result")?
-        );
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -153,53 +201,21 @@ fn load_config(text: &str, source_name: &str) -> anyhow::Result<PortAppConfig> {
     Ok(PortAppConfig::from_yaml_str(text, source_name)?)
 }
 
-fn read_input(input: &str) -> anyhow::Result<(String, Vec<u8>)> {
+fn open_input(input: &str) -> anyhow::Result<(String, Box<dyn Read + Send>)> {
     if input == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read the items from standard input")?;
-        Ok(("<stdin>".to_owned(), bytes))
+        Ok(("<stdin>".to_owned(), Box::new(std::io::stdin())))
     } else {
-        let bytes =
-            std::fs::read(input).with_context(|| format!("cannot read the items file {input}"))?;
-        Ok((input.to_owned(), bytes))
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("cannot read the items file {input}"))?;
+        Ok((input.to_owned(), Box::new(file)))
     }
 }
 
-/// The JSON document `ocean map` prints.
-fn report(o: &KindOutcome) -> Value {
-    let misconfigured: Map<String, Value> = o
-        .misconfigured
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
-        .collect();
-    json!({
-        "entities": o.entities,
-        "selector_dropped": o.selector_dropped,
-        "selector_errors": o.selector_errors.len(),
-        "skipped": o.skipped,
-        "misconfigured": misconfigured,
-        "failed_selector_entities": o.failed_selector_entities,
-    })
-}
-
-/// The human-readable view for `--pretty`.
-fn pretty(o: &KindOutcome, kind: &str) -> String {
+/// The `--pretty` view after the entities: selector counts, errors, null fields, deletion
+/// candidates (`failed_count` is `None` when the live-event path failed a batch).
+fn pretty_tail(o: &ResourceOutcome, failed_count: Option<usize>) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "kind '{kind}': {} resource(s), {} item(s) mapped, {} entit{} to upsert",
-        o.resources,
-        o.items_mapped,
-        o.entities.len(),
-        if o.entities.len() == 1 { "y" } else { "ies" }
-    );
-    for (i, e) in o.entities.iter().enumerate() {
-        let body = serde_json::to_string_pretty(e).unwrap_or_default();
-        let _ = writeln!(s, "\nentity {}:\n{}", i + 1, indent(&body));
-    }
     let _ = writeln!(
         s,
         "\nselector: {} dropped (false), {} error(s); {} item(s) skipped for a falsy identifier or blueprint",
@@ -224,6 +240,11 @@ fn pretty(o: &KindOutcome, kind: &str) -> String {
                 .iter()
                 .find(|p| p.field.ends_with(&format!("mappings.{path}")))
                 .map(|p| format!("  -- does not compile: {}", p.message))
+                .or_else(|| {
+                    o.field_errors
+                        .get(path)
+                        .map(|message| format!("  -- failed: {message}"))
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
@@ -232,12 +253,11 @@ fn pretty(o: &KindOutcome, kind: &str) -> String {
             );
         }
     }
-    if let Some(failed) = &o.failed_selector_entities {
-        if !failed.is_empty() {
+    if let Some(failed) = failed_count {
+        if failed > 0 {
             let _ = writeln!(
                 s,
-                "\n{} entit(ies) whose selector is false (deleted on live events)",
-                failed.len()
+                "\n{failed} entit(ies) whose selector is false (deleted on live events)"
             );
         }
     }
@@ -251,3 +271,6 @@ fn indent(text: &str) -> String {
         .trim_end()
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,13 @@
 //! The subcommands of `ocean`, one module each (`cli()` declares, `exec()` runs).
 
+pub mod completions;
+pub mod defaults;
+pub mod list;
 pub mod map;
 pub mod new;
+pub mod playground;
+pub mod sail;
+pub mod version;
 
 use clap::{ArgMatches, Command};
 use std::process::ExitCode;
@@ -13,15 +19,27 @@ pub fn cli() -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .subcommand_required(true)
         .arg_required_else_help(true)
-        .subcommand(map::cli())
+        .subcommand(sail::cli())
         .subcommand(new::cli())
+        .subcommand(list::cli())
+        .subcommand(defaults::cli())
+        .subcommand(map::cli())
+        .subcommand(playground::cli())
+        .subcommand(version::cli())
+        .subcommand(completions::cli())
 }
 
 /// Runs the subcommand `name`.
 pub fn exec(name: &str, args: &ArgMatches) -> anyhow::Result<ExitCode> {
     match name {
+        "completions" => completions::exec(args),
+        "defaults" => defaults::exec(args),
+        "list" => list::exec(args),
         "map" => map::exec(args),
         "new" => new::exec(args),
+        "playground" => playground::exec(args),
+        "sail" => sail::exec(args),
+        "version" => version::exec(args),
         other => anyhow::bail!("unknown command {other}"),
     }
 }

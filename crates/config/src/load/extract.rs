@@ -44,14 +44,27 @@ pub(super) fn actual_parts(actual: &Actual) -> (Option<String>, &'static str) {
     }
 }
 
-pub(super) fn kafka_brokers(text: &str) -> String {
+/// The Kafka brokers as a comma list (`host:port,host:port`), as librdkafka wants them: a JSON
+/// array of strings (in text or as a list) is joined with commas, spaces around commas and
+/// empty entries are dropped, and anything else — text that only looks like a JSON array — is
+/// kept as written (librdkafka then reports what it cannot resolve).
+pub(crate) fn kafka_brokers(text: &str) -> String {
     let trimmed = text.trim();
     if trimmed.starts_with('[') && trimmed.ends_with(']') {
-        if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
-            return list.join(",");
-        }
+        return match serde_json::from_str::<Vec<String>>(trimmed) {
+            Ok(list) => join_brokers(list.iter().map(String::as_str)),
+            Err(_) => text.to_owned(),
+        };
     }
-    text.to_owned()
+    join_brokers(trimmed.split(','))
+}
+
+fn join_brokers<'a>(brokers: impl Iterator<Item = &'a str>) -> String {
+    brokers
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Kafka brokers: text (a JSON array in text is joined) or a list.
@@ -67,7 +80,7 @@ impl<'de> Deserialize<'de> for Brokers {
         }
         match Raw::deserialize(d)? {
             Raw::Text(t) => Ok(Brokers(kafka_brokers(&t))),
-            Raw::List(l) => Ok(Brokers(l.join(","))),
+            Raw::List(l) => Ok(Brokers(join_brokers(l.iter().map(String::as_str)))),
         }
     }
 }
@@ -94,8 +107,9 @@ pub(super) fn parse_minutes(text: &str) -> Option<i64> {
         "w" => 604_800,
         _ => return None,
     };
-    // The reference truncates toward zero (`int(n * fraction)`).
-    Some(n * seconds_per_unit / 60)
+    // The reference truncates toward zero (`int(n * fraction)`). A count too large for the
+    // arithmetic is not an interval.
+    Some(n.checked_mul(seconds_per_unit)? / 60)
 }
 
 impl<'de> Deserialize<'de> for Minutes {
@@ -132,6 +146,23 @@ impl<'de> Deserialize<'de> for Minutes {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// "expected one of …", and when the value lists several of the allowed values (a template's
+/// placeholder such as `KAFKA / WEBHOOK`), a word saying that exactly one must be chosen.
+pub(super) fn unknown_variant_message(got: &str, names: &[&str]) -> String {
+    let listed = got
+        .split(['/', '|', ','])
+        .filter(|part| names.iter().any(|n| n.eq_ignore_ascii_case(part.trim())))
+        .count();
+    if listed >= 2 {
+        format!(
+            "this is a placeholder listing choices; choose exactly one of {}",
+            names.join(", ")
+        )
+    } else {
+        format!("expected one of {}", names.join(", "))
     }
 }
 
@@ -224,7 +255,7 @@ impl Build<'_> {
                 }
                 Kind::UnknownVariant(got, names) => (
                     Some(Value::String(got.clone()).to_string()),
-                    format!("expected one of {}", names.join(", ")),
+                    unknown_variant_message(got, names),
                 ),
                 Kind::MissingField(field) => {
                     let mut missing_path = path.clone();

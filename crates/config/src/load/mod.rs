@@ -202,6 +202,9 @@ struct Build<'a> {
     dotenv: Option<&'a (PathBuf, DotEnv)>,
     origins: Vec<Origin>,
     yaml_text: Option<String>,
+    /// Whether `event_listener` values are written under the legacy `triggerChannel` in
+    /// `config.yaml` (so that locations name that key).
+    yaml_listener_alias: bool,
     /// `{{ from env NAME }}` values whose variable is not set: (path, NAME).
     unresolved: Vec<(Vec<String>, String)>,
     problems: Vec<Problem>,
@@ -260,6 +263,11 @@ mod tests {
         check("90s", Some(1));
         check("1d", Some(1440));
         check("not-an-interval", None);
+        // Too large to compute: rejected, not an overflow.
+        check("9223372036854775807w", None);
+        check("-9223372036854775808m", None);
+        check("9223372036854775807s", Some(i64::MAX / 60));
+        check("99999999999999999999", None);
         check("5x", None);
     }
 
@@ -285,5 +293,14 @@ mod tests {
         assert_eq!(kafka_brokers("[\"a:9096\",\"b:9096\"]"), "a:9096,b:9096");
         assert_eq!(kafka_brokers("[not json]"), "[not json]");
         assert_eq!(kafka_brokers("a:1,b:2"), "a:1,b:2");
+        // Spaces and empty entries go, in both forms.
+        assert_eq!(kafka_brokers(" a:9092 , b:9092 ,"), "a:9092,b:9092");
+        assert_eq!(
+            kafka_brokers(r#" [ "a:9092" , " b:9092" ] "#),
+            "a:9092,b:9092"
+        );
+        assert_eq!(kafka_brokers("[]"), "");
+        assert_eq!(kafka_brokers("[1, 2]"), "[1, 2]");
+        assert_eq!(kafka_brokers(r#"["a:9092""#), r#"["a:9092""#);
     }
 }

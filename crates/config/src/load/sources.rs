@@ -48,6 +48,22 @@ pub(super) struct Layer {
     dict: Dict,
 }
 
+/// A layer written under the legacy name `triggerChannel` (`trigger_channel`, or
+/// `OCEAN__TRIGGER_CHANNEL…`), already moved to `event_listener`.
+pub(super) struct LegacyLayer {
+    layer: Layer,
+    /// Where it was written, for the warning.
+    written: String,
+    /// Whether it came from `config.yaml` (its keys are then located under `triggerChannel`).
+    from_yaml: bool,
+}
+
+/// The legacy top-level name of `event_listener` (Python Ocean's first releases, and its README's
+/// `config.yaml`).
+pub(super) const LEGACY_LISTENER_KEY: &str = "trigger_channel";
+/// The setting the legacy name stands for.
+const LISTENER_KEY: &str = "event_listener";
+
 impl Provider for Layer {
     fn metadata(&self) -> Metadata {
         Metadata::named(self.id.to_string())
@@ -67,6 +83,34 @@ pub(super) fn nest(path: &[String], value: Value) -> Value {
     path.iter().rev().fold(value, |acc, key| {
         Value::Object(Map::from_iter([(key.clone(), acc)]))
     })
+}
+
+/// Sets `value` at `path` inside `root`, creating objects on the way (a non-object on the way is
+/// replaced).
+fn set_at(root: &mut Value, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *root = value;
+        return;
+    };
+    if !root.is_object() {
+        *root = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = root {
+        let child = map.entry(first.clone()).or_insert(Value::Null);
+        set_at(child, rest, value);
+    }
+}
+
+/// The paths of every non-mapping value in `dict`.
+fn leaf_paths(dict: &Dict, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    for (key, value) in dict {
+        prefix.push(key.clone());
+        match value {
+            FValue::Dict(_, inner) if !inner.is_empty() => leaf_paths(inner, prefix, out),
+            _ => out.push(prefix.clone()),
+        }
+        prefix.pop();
+    }
 }
 
 pub(super) fn to_dict(value: Value) -> Dict {
@@ -118,7 +162,7 @@ pub(super) fn coerce_known(value: &mut Value, path: &mut Vec<String>) {
         Value::String(text)
             if registry::find(&path.join(".")).is_some_and(|d| d.kind == SettingKind::Bool) =>
         {
-            if let Some(b) = integration_config::parse_bool(text) {
+            if let Some(b) = ocean_model::python::parse_bool(text.trim()) {
                 *value = Value::Bool(b);
             }
         }
@@ -175,6 +219,7 @@ impl<'a> Build<'a> {
             dotenv,
             origins: Vec::new(),
             yaml_text: None,
+            yaml_listener_alias: false,
             unresolved: Vec::new(),
             problems: Vec::new(),
             warnings: Vec::new(),
@@ -192,10 +237,12 @@ impl<'a> Build<'a> {
 
     /// Assembles every source into one figment, lowest precedence first.
     pub(super) fn figment(&mut self) -> Result<Figment, ConfigError> {
-        let mut figment = Figment::new();
-        for layer in self.yaml_layers()? {
-            figment = figment.merge(layer);
-        }
+        // Layers of the files and the environment, in precedence order; legacy ones apart.
+        let mut layers: Vec<Layer> = Vec::new();
+        let mut legacy: Vec<LegacyLayer> = Vec::new();
+        let (yaml, yaml_legacy) = self.yaml_layers()?;
+        layers.extend(yaml);
+        legacy.extend(yaml_legacy);
         if let Some((file, dotenv)) = self.dotenv {
             for warning in &dotenv.warnings {
                 self.warnings.push(format!("{}: {warning}", file.display()));
@@ -206,15 +253,24 @@ impl<'a> Build<'a> {
                 .filter_map(|e| Some((env_path(&e.key)?, e)))
                 .collect();
             entries.sort_by_key(|(path, e)| (path.len(), e.line));
-            for (path, entry) in entries {
+            for (mut path, entry) in entries {
                 let origin = Origin::DotEnv {
                     file: file.clone(),
                     key: entry.key.clone(),
                     line: entry.line,
                     depth: path.len(),
                 };
+                let written = self.rename_legacy(&mut path, &origin);
                 if let Some(value) = self.env_value(&path, &entry.value, &origin) {
-                    figment = figment.merge(self.layer(origin, &path, value));
+                    let layer = self.layer(origin, &path, value);
+                    match written {
+                        Some(written) => legacy.push(LegacyLayer {
+                            layer,
+                            written,
+                            from_yaml: false,
+                        }),
+                        None => layers.push(layer),
+                    }
                 }
             }
         }
@@ -225,14 +281,33 @@ impl<'a> Build<'a> {
             .filter_map(|(k, v)| Some((env_path(k)?, k, v)))
             .collect();
         vars.sort_by(|a, b| (a.0.len(), a.1).cmp(&(b.0.len(), b.1)));
-        for (path, var, text) in vars {
+        for (mut path, var, text) in vars {
             let origin = Origin::Env {
                 var: var.clone(),
                 depth: path.len(),
             };
+            let written = self.rename_legacy(&mut path, &origin);
             if let Some(value) = self.env_value(&path, text, &origin) {
-                figment = figment.merge(self.layer(origin, &path, value));
+                let layer = self.layer(origin, &path, value);
+                match written {
+                    Some(written) => legacy.push(LegacyLayer {
+                        layer,
+                        written,
+                        from_yaml: false,
+                    }),
+                    None => layers.push(layer),
+                }
             }
+        }
+        // Legacy layers sit below every other source: where both names set a key, eventListener
+        // wins whatever the sources.
+        self.warn_legacy(&layers, &legacy);
+        let mut figment = Figment::new();
+        for l in legacy {
+            figment = figment.merge(l.layer);
+        }
+        for layer in layers {
+            figment = figment.merge(layer);
         }
         for (key, value) in &self.loader.overrides {
             let path = split_key(key);
@@ -244,13 +319,13 @@ impl<'a> Build<'a> {
     }
 
     /// `config.yaml` as layers: the literal values, then one layer per resolved provider.
-    pub(super) fn yaml_layers(&mut self) -> Result<Vec<Layer>, ConfigError> {
+    pub(super) fn yaml_layers(&mut self) -> Result<(Vec<Layer>, Option<LegacyLayer>), ConfigError> {
         let Some(cwd) = &self.loader.cwd else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let file = cwd.join(CONFIG_FILE);
         let Some(text) = read_optional(&file)? else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let doc = yaml::parse(&text).map_err(|source| ConfigError::Yaml {
             path: file.clone(),
@@ -272,10 +347,25 @@ impl<'a> Build<'a> {
                 });
             }
         };
-        self.yaml_text = Some(text);
         let mut root = normalise_keys(root, &[]);
+        let legacy_value = root
+            .as_object_mut()
+            .and_then(|map| map.remove(LEGACY_LISTENER_KEY));
+        let written = legacy_value.as_ref().map(|_| {
+            match yaml::locate(&text, &[LEGACY_LISTENER_KEY.to_owned()]) {
+                Some((line, spelled)) => format!("{spelled} ({} line {line})", file.display()),
+                None => format!("{LEGACY_LISTENER_KEY} ({})", file.display()),
+            }
+        });
+        self.yaml_text = Some(text);
         let mut providers = Vec::new();
         self.take_providers(&mut root, &mut Vec::new(), &mut providers, &file);
+        let mut legacy_providers = Vec::new();
+        let legacy_value = legacy_value.map(|mut value| {
+            let mut path = vec![LISTENER_KEY.to_owned()];
+            self.take_providers(&mut value, &mut path, &mut legacy_providers, &file);
+            value
+        });
         let mut layers = vec![self.layer(Origin::Yaml { file: file.clone() }, &[], root)];
         for (path, var, value) in providers {
             let origin = Origin::YamlProvider {
@@ -284,7 +374,83 @@ impl<'a> Build<'a> {
             };
             layers.push(self.layer(origin, &path, Value::String(value)));
         }
-        Ok(layers)
+        let legacy = match (legacy_value, written) {
+            (Some(mut value), Some(written)) => {
+                // The provider values go back into the subtree, so the legacy section is one
+                // layer (where each value came from stays visible in the warning's location).
+                for (path, _, text) in legacy_providers {
+                    set_at(&mut value, &path[1..], Value::String(text));
+                }
+                let layer = self.layer(
+                    Origin::Yaml { file: file.clone() },
+                    &[LISTENER_KEY.to_owned()],
+                    value,
+                );
+                Some(LegacyLayer {
+                    layer,
+                    written,
+                    from_yaml: true,
+                })
+            }
+            _ => None,
+        };
+        Ok((layers, legacy))
+    }
+
+    /// Moves an environment path written under the legacy listener name to `event_listener`;
+    /// returns where it was written when it did.
+    fn rename_legacy(&self, path: &mut [String], origin: &Origin) -> Option<String> {
+        if path.first().map(String::as_str) != Some(LEGACY_LISTENER_KEY) {
+            return None;
+        }
+        let written = self.place(origin, path);
+        path[0] = LISTENER_KEY.to_owned();
+        Some(written)
+    }
+
+    /// One warning per legacy layer: it is read as `event_listener`, or, when a file or the
+    /// environment also sets one of its keys under the new name, the new name wins there.
+    fn warn_legacy(&mut self, layers: &[Layer], legacy: &[LegacyLayer]) {
+        let mut new_keys: Vec<(Vec<String>, usize)> = Vec::new();
+        for layer in layers {
+            let mut paths = Vec::new();
+            leaf_paths(&layer.dict, &mut Vec::new(), &mut paths);
+            new_keys.extend(
+                paths
+                    .into_iter()
+                    .filter(|p| p.first().map(String::as_str) == Some(LISTENER_KEY))
+                    .map(|p| (p, layer.id)),
+            );
+        }
+        for l in legacy {
+            let mut paths = Vec::new();
+            leaf_paths(&l.layer.dict, &mut Vec::new(), &mut paths);
+            let conflict = new_keys.iter().find(|(new, _)| {
+                paths
+                    .iter()
+                    .any(|old| new.starts_with(old) || old.starts_with(new))
+            });
+            if l.from_yaml {
+                self.yaml_listener_alias = true;
+            }
+            let warning = match conflict {
+                Some((path, id)) => {
+                    let place = match self.origins.get(*id) {
+                        Some(origin) => self.place(origin, path),
+                        None => path.join("."),
+                    };
+                    format!(
+                        "{}: triggerChannel is the legacy name of eventListener, which is also set ({place}); where both set a key, eventListener wins: remove triggerChannel",
+                        l.written
+                    )
+                }
+                None => format!(
+                    "{}: triggerChannel is the legacy name of eventListener and is read as eventListener; rename it (OCEAN__EVENT_LISTENER__* in the environment)",
+                    l.written
+                ),
+            };
+            self.warnings.push(warning);
+        }
     }
 
     /// Removes `{{ from env NAME }}` values from the YAML tree, resolving each from the
@@ -400,6 +566,20 @@ impl<'a> Build<'a> {
 
     pub(super) fn yaml_location(&self, path: &[String]) -> Option<(usize, String)> {
         let text = self.yaml_text.as_deref()?;
+        // event_listener values read from a legacy `triggerChannel` are found under that name
+        // when the file does not have them under eventListener.
+        let aliased;
+        let path = if self.yaml_listener_alias
+            && path.first().map(String::as_str) == Some(LISTENER_KEY)
+            && yaml::locate(text, path).is_none()
+        {
+            aliased = std::iter::once(LEGACY_LISTENER_KEY.to_owned())
+                .chain(path[1..].iter().cloned())
+                .collect::<Vec<_>>();
+            &aliased[..]
+        } else {
+            path
+        };
         (1..=path.len())
             .rev()
             .find_map(|n| yaml::locate(text, &path[..n]))
@@ -472,11 +652,15 @@ impl<'a> Build<'a> {
         }
         if path.len() >= 3 && path[0] == "integration" && path[1] == "config" {
             let config_key = integration_config::normalise_key(&path[2]);
-            return match &self.loader.spec {
-                Some(spec) => spec
-                    .configurations
+            // A declared key is sensitive when its spec says so; an undeclared one when its
+            // name looks like a credential.
+            let declared = self.loader.spec.as_ref().and_then(|spec| {
+                spec.configurations
                     .iter()
-                    .any(|c| c.sensitive && c.key().eq_ignore_ascii_case(&config_key)),
+                    .find(|c| c.key().eq_ignore_ascii_case(&config_key))
+            });
+            return match declared {
+                Some(c) => c.sensitive,
                 None => integration_config::looks_secret(&config_key),
             };
         }

@@ -1,26 +1,18 @@
 //! Who may call `POST /resync` (the WEBHOOK listener's trigger).
 //!
 //! Python Ocean accepts any caller; here a request must be either
-//! - **signed by Port**: Port signs the requests it sends with the organisation's client secret
-//!   — `x-port-timestamp` (seconds since the epoch) and `x-port-signature: v1,<base64>`, where the
-//!   signature is HMAC-SHA256 over `"{timestamp}.{body}"`. The timestamp must be within
-//!   [`SIGNATURE_TOLERANCE`] of now, so a captured request cannot be replayed later; or
+//! - **signed by Port** (`ocean_port_client::signature`: a timestamped HMAC of the body with the
+//!   organisation's client secret, so a captured request cannot be replayed later); or
 //! - **carry the configured token**: `Authorization: Bearer <event_listener.resync_token>`, for
 //!   callers other than Port (a CI job, an operator).
 //!
-//! The body is checked as received; if it does not verify, its compact JSON re-serialisation
-//! (keys in order) is tried too, since Port's documented examples sign `JSON.stringify(body)`.
 //! Comparisons are constant-time. Reasons never include the secret or the expected value.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use ocean_http::signature::constant_time_eq;
 use ocean_model::Secret;
-use sha2::Sha256;
-
-/// How far a signed request's timestamp may be from now.
-pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(300);
+use ocean_port_client::signature::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Why a request was not authorised (safe to log and return).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,103 +68,29 @@ impl ResyncAuth {
                 Err(Unauthorized("the bearer token is not valid".into()))
             };
         }
-        let (Some(signature), Some(timestamp)) =
-            (header("x-port-signature"), header("x-port-timestamp"))
+        let (Some(given), Some(timestamp)) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER))
         else {
             return Err(Unauthorized(
                 "missing credentials: a Port signature (x-port-signature, x-port-timestamp) or a bearer token"
                     .into(),
             ));
         };
-        verify_port_signature(
+        signature::verify(
             self.client_secret.expose().as_bytes(),
             timestamp.trim(),
-            signature.trim(),
+            given.trim(),
             body,
             now,
         )
+        .map_err(|e| Unauthorized(e.to_string()))
     }
-}
-
-/// Verifies Port's `v1,<base64>` signature of `"{timestamp}.{body}"` with `secret`.
-pub fn verify_port_signature(
-    secret: &[u8],
-    timestamp: &str,
-    signature: &str,
-    body: &[u8],
-    now: SystemTime,
-) -> Result<(), Unauthorized> {
-    let seconds: u64 = timestamp
-        .parse()
-        .map_err(|_| Unauthorized("x-port-timestamp is not a number of seconds".into()))?;
-    let now = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    if now.abs_diff(seconds) > SIGNATURE_TOLERANCE.as_secs() {
-        return Err(Unauthorized(format!(
-            "x-port-timestamp is more than {} s away from now (a replay, or a wrong clock)",
-            SIGNATURE_TOLERANCE.as_secs()
-        )));
-    }
-    let signatures: Vec<Vec<u8>> = signature
-        .split_whitespace()
-        .filter_map(|s| s.strip_prefix("v1,"))
-        .filter_map(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-        .collect();
-    if signatures.is_empty() {
-        return Err(Unauthorized(
-            "x-port-signature is not of the form v1,<base64>".into(),
-        ));
-    }
-    let mut bodies = vec![body.to_vec()];
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Ok(compact) = serde_json::to_vec(&value) {
-            if compact != body {
-                bodies.push(compact);
-            }
-        }
-    }
-    for candidate in &bodies {
-        for given in &signatures {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-                .map_err(|_| Unauthorized("the signing key is unusable".into()))?;
-            mac.update(timestamp.as_bytes());
-            mac.update(b".");
-            mac.update(candidate);
-            if mac.verify_slice(given).is_ok() {
-                return Ok(());
-            }
-        }
-    }
-    Err(Unauthorized(
-        "x-port-signature does not match the body".into(),
-    ))
-}
-
-/// Signs `body` as Port does (for tests and tools that call `/resync`): the
-/// `x-port-signature` value for `timestamp`.
-pub fn port_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    )
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ocean_port_client::signature::sign as port_signature;
+    use std::time::{Duration, UNIX_EPOCH};
 
     const SECRET: &str = "port-client-secret";
     const BODY: &[u8] = br#"{"action":"RESYNC","context":{"integrationId":"my-int"}}"#;
@@ -234,20 +152,6 @@ mod tests {
         // Several signatures (key rotation): one valid is enough.
         let both = format!("{other} {good}");
         check(&auth, &signed(&both, ts), BODY, 1_700_000_000, true);
-    }
-
-    #[test]
-    fn a_pretty_printed_body_verifies_against_its_compact_form() {
-        let auth = ResyncAuth::new(Secret::new(SECRET), None);
-        let ts = "1700000000";
-        let sig = port_signature(SECRET.as_bytes(), ts, BODY);
-        let pretty =
-            b"{\n  \"action\": \"RESYNC\",\n  \"context\": {\"integrationId\": \"my-int\"}\n}";
-        let headers = vec![
-            ("x-port-signature", sig),
-            ("x-port-timestamp", ts.to_owned()),
-        ];
-        check(&auth, &headers, pretty, 1_700_000_000, true);
     }
 
     #[test]

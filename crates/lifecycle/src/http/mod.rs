@@ -1,4 +1,4 @@
-//! The integration's HTTP server (lifecycle.md §8.1): health, metrics, the integration's webhook
+//! The integration's HTTP server (docs/lifecycle.md §8.1): health, metrics, the integration's webhook
 //! routes and the WEBHOOK listener's `POST /resync`.
 //!
 //! | route | answer |
@@ -280,30 +280,17 @@ pub struct HttpServer {
 /// A serving HTTP server.
 #[derive(Debug)]
 pub struct RunningServer {
-    addr: SocketAddr,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl HttpServer {
-    /// Binds `addr` (port 0 picks a free port).
-    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
-        Ok(HttpServer {
-            listener: TcpListener::bind(addr).await?,
-        })
-    }
-
     /// Serves on an already bound (non-blocking) standard listener.
     pub fn from_std(listener: std::net::TcpListener) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         Ok(HttpServer {
             listener: TcpListener::from_std(listener)?,
         })
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
     }
 
     /// Serves `router` until [`RunningServer::stop`].
@@ -323,16 +310,11 @@ impl HttpServer {
             }
         });
         tracing::info!(%addr, "HTTP server listening");
-        RunningServer { addr, stop, task }
+        RunningServer { stop, task }
     }
 }
 
 impl RunningServer {
-    /// The address it serves on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Stops accepting connections and waits up to `grace` for requests in flight.
     pub async fn stop(self, grace: Duration) {
         self.stop.cancel();

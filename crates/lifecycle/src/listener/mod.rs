@@ -1,4 +1,4 @@
-//! Event listeners: what decides *when* a resync runs (lifecycle.md §5). Each listener runs
+//! Event listeners: what decides *when* a resync runs (docs/lifecycle.md §5). Each listener runs
 //! until it is done (ONCE) or the process shuts down, and starts resyncs only through the
 //! [`Coordinator`], which keeps them one at a time.
 //!
@@ -26,7 +26,7 @@ use crate::report::ResyncReport;
 #[cfg(feature = "kafka")]
 pub use kafka::Kafka;
 pub use once::Once;
-pub use polling::{PollDecision, PollState, Polling, parse_timestamp};
+pub use polling::Polling;
 pub use webhook::Webhook;
 
 /// What a listener works with.

@@ -1,4 +1,4 @@
-//! `ONCE` (lifecycle.md §5.2): one full resync with state reporting, then done. The caller exits
+//! `ONCE` (docs/lifecycle.md §5.2): one full resync with state reporting, then done. The caller exits
 //! the process; shutdown during the resync aborts it (nothing deleted, `aborted` reported).
 
 use super::{EventListener, ListenerContext, ListenerExit};

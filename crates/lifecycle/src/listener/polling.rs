@@ -1,4 +1,4 @@
-//! `POLLING` (lifecycle.md §5.1): check Port for resync requests every `interval` seconds and
+//! `POLLING` (docs/lifecycle.md §5.1): check Port for resync requests every `interval` seconds and
 //! resync when a new one appears; optionally resync once when a fresh process starts.
 //!
 //! A check runs at start and then `interval` after each check completes; the resync itself runs
@@ -43,8 +43,6 @@ pub struct PollState {
 /// What one check decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollDecision {
-    /// Resync because the process is fresh and `resync_on_start` is set.
-    Startup,
     /// Resync for the request with this `updatedAt`.
     Request(String),
     /// Nothing to do.
@@ -122,7 +120,7 @@ impl Polling {
                 state.last_request = Some(at);
                 coordinator.trigger(Trigger::Request).await;
             }
-            PollDecision::Startup | PollDecision::Nothing => {}
+            PollDecision::Nothing => {}
         }
     }
 }

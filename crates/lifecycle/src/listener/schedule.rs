@@ -1,4 +1,4 @@
-//! The scheduled resync (lifecycle.md §6): with `scheduled_resync_interval` set, a full resync
+//! The scheduled resync (docs/lifecycle.md §6): with `scheduled_resync_interval` set, a full resync
 //! every interval — the first one after a full interval — whatever the listener type.
 //!
 //! Each one goes through the [`Coordinator`], so it supersedes a running resync (which reports

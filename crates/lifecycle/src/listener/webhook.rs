@@ -1,4 +1,4 @@
-//! `WEBHOOK` (lifecycle.md §5.4): Port calls `POST <app_host>/resync` when a resync is wanted.
+//! `WEBHOOK` (docs/lifecycle.md §5.4): Port calls `POST <app_host>/resync` when a resync is wanted.
 //!
 //! The route itself is served by the HTTP server ([`crate::http`]), authenticated and answered
 //! at once with `202 {"resyncId": …}` while the resync runs through the coordinator; this

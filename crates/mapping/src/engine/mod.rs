@@ -123,6 +123,9 @@ pub struct BatchOutcome {
     /// Fields that evaluated to null: dotted path → the expression as written (`None` for a
     /// YAML-null field). Merged over the mapped items of the batch.
     pub misconfigured: IndexMap<String, Option<String>>,
+    /// Why a null field was null when its expression failed: dotted path → jq's message for the
+    /// first item it failed on (a field that merely gave `null` or no output has no entry).
+    pub field_errors: IndexMap<String, String>,
     /// Set when Ocean fails the whole batch; `entities` and `failed_selector_entities` are then
     /// empty.
     pub batch_error: Option<BatchError>,
@@ -395,7 +398,7 @@ impl CompiledResource {
         }
     }
 
-    /// Expands parents with `itemsToParse` (`mapping.md` §5): one child per element of the
+    /// Expands parents with `itemsToParse` (`docs/mapping.md` §5): one child per element of the
     /// array the expression yields, `{...parent, <itemsToParseName>: element}`, with the array
     /// deleted from the parent when the top-level transform is on, in batches of at most
     /// `items_to_parse_batch_size` children per parent. Without `itemsToParse` the items come
@@ -490,7 +493,26 @@ impl CompiledResource {
         self.map_items(&items, parse_all)
     }
 
-    /// Maps one batch of raw items (`mapping.md` §4): selector, mapping leaves, entity
+    /// The live-event pass restricted to what it adds to the resync pass: the items whose
+    /// selector gives `false`, mapped with `parse_all` (their entities are the
+    /// `failed_selector_entities`, and a batch error among them fails the live-event batch).
+    /// The items whose selector passes map the same way on both paths.
+    pub fn map_failed_selector_items(&self, items: &[Val]) -> BatchOutcome {
+        let env = self.env_val();
+        let false_items: Vec<Val> = items
+            .iter()
+            .filter(|item| {
+                matches!(
+                    self.selector.first(item, &env),
+                    First::Value(Val::Bool(false))
+                )
+            })
+            .cloned()
+            .collect();
+        self.map_items(&false_items, true)
+    }
+
+    /// Maps one batch of raw items (`docs/mapping.md` §4): selector, mapping leaves, entity
     /// acceptance. `parse_all` is Ocean's live-event mode: items whose selector is false are
     /// mapped too and returned as `failed_selector_entities`.
     pub fn map_items(&self, items: &[Val], parse_all: bool) -> BatchOutcome {
@@ -537,6 +559,7 @@ impl CompiledResource {
                 input: item,
                 env: &env,
                 misconfigured: &mut out.misconfigured,
+                field_errors: &mut out.field_errors,
             };
             let identifier = ev.leaf("identifier", &self.identifier);
             let blueprint = ev.leaf("blueprint", &self.blueprint);
@@ -597,16 +620,27 @@ impl CompiledResource {
     }
 }
 
-/// Evaluates mapping leaves for one item and records null leaves.
+/// Evaluates mapping leaves for one item and records null leaves (and, for those that failed,
+/// jq's message).
 struct Eval<'a> {
     input: &'a Val,
     env: &'a Val,
     misconfigured: &'a mut IndexMap<String, Option<String>>,
+    field_errors: &'a mut IndexMap<String, String>,
 }
 
 impl Eval<'_> {
     fn expr(&mut self, path: &str, e: &Expr) -> Value {
-        let v = read::to_json(&e.first(self.input, self.env).or_null());
+        let v = match e.first(self.input, self.env) {
+            First::Value(v) => read::to_json(&v),
+            First::Empty => Value::Null,
+            First::Error(message) => {
+                if !self.field_errors.contains_key(path) {
+                    self.field_errors.insert(path.to_owned(), message);
+                }
+                Value::Null
+            }
+        };
         if v.is_null() {
             self.misconfigured
                 .insert(path.to_owned(), Some(e.source.clone()));

@@ -399,3 +399,84 @@ fn lifecycle_entry_points_expand_and_parse_bytes() {
     );
     assert!(plain.map_json_bytes(b"{}", false).is_err());
 }
+
+#[test]
+fn runaway_expressions_fail_their_field_and_the_batch_goes_on() {
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  deep: 'def f: [f]; f'\n  endless: 'def f: f; f'\n  repeated: '\"x\" * .n'\n  fine: .n",
+    ));
+    assert!(
+        r.compile_problems().is_empty(),
+        "{:?}",
+        r.compile_problems()
+    );
+    // The lifecycle maps on tokio's blocking threads: 2 MiB of stack.
+    let out = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let out = run(
+                &r,
+                json!([{"id": "a", "n": 1000000000u64}, {"id": "b", "n": 2}]),
+            );
+            (entities(&out), out.misconfigured)
+        })
+        .unwrap()
+        .join()
+        .expect("mapping returns instead of crashing");
+    assert_eq!(
+        out.0,
+        json!([
+            {"identifier": "a", "blueprint": "b",
+             "properties": {"deep": null, "endless": null, "repeated": null, "fine": 1000000000u64}},
+            {"identifier": "b", "blueprint": "b",
+             "properties": {"deep": null, "endless": null, "repeated": "xx", "fine": 2}},
+        ])
+    );
+    assert_eq!(
+        out.1.keys().collect::<Vec<_>>(),
+        [
+            "properties.deep",
+            "properties.endless",
+            "properties.repeated"
+        ]
+    );
+}
+
+#[test]
+fn failing_fields_keep_jq_first_message() {
+    let r = resource(&mapping(
+        "true",
+        "identifier: .id\nblueprint: '\"b\"'\nproperties:\n  n: .name | tonumber\n  missing: .nope\n  broken: .name |",
+    ));
+    let out = run(
+        &r,
+        json!([{"id": "a", "name": "x"}, {"id": "b", "name": "y"}]),
+    );
+    assert_eq!(
+        entities(&out),
+        json!([
+            {"identifier": "a", "blueprint": "b", "properties": {"n": null, "missing": null, "broken": null}},
+            {"identifier": "b", "blueprint": "b", "properties": {"n": null, "missing": null, "broken": null}}
+        ])
+    );
+    // A null that is not an error (`.nope`) has no message; the runtime error keeps the first
+    // item's message, and a compile error its compiler message.
+    assert_eq!(
+        out.field_errors.keys().collect::<Vec<_>>(),
+        ["properties.n", "properties.broken"]
+    );
+    assert!(
+        out.field_errors["properties.n"].contains("\"x\""),
+        "{:?}",
+        out.field_errors
+    );
+    assert_eq!(
+        Some(&out.field_errors["properties.broken"]),
+        r.compile_problems()
+            .iter()
+            .find(|p| p.field.ends_with("properties.broken"))
+            .map(|p| &p.message)
+    );
+    assert_eq!(out.misconfigured.len(), 3);
+}

@@ -7,11 +7,13 @@
 //! cases. The functions here implement those rules on [`Val`]; the jq-level definitions built on
 //! them live in `defs.jq`. Nothing here does I/O; `now` is the only clock read.
 
+use super::guard;
 use super::num;
 use super::read::Reader;
 use super::value::{Error, Map, Val, err, slice};
+use jaq_core::box_iter::box_once;
 use jaq_core::native::{Filter, Fun, bome, run, v};
-use jaq_core::{Cv, RunPtr, ValXs, data::JustLut};
+use jaq_core::{Cv, Exn, RunPtr, ValX, ValXs, data::JustLut};
 
 type ValR<T> = Result<T, Error>;
 use std::cell::RefCell;
@@ -89,13 +91,61 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         }),
         ("strptime", v(1), |cv| unary(cv, strptime)),
         ("_input_error", v(0), |_| bome(Err(err("No more inputs")))),
+        ("range", v(3), |mut cv| {
+            let by = cv.0.pop_var();
+            let to = cv.0.pop_var();
+            let from = cv.0.pop_var();
+            Box::new(range(from, to, by))
+        }),
         ("_slice", v(2), |mut cv| {
             let end = cv.0.pop_var();
             let start = cv.0.pop_var();
             bome(slice(&cv.1, Some(&start), Some(&end)))
         }),
     ];
-    list.into_iter().map(run::<Data>)
+    list.into_iter().map(run::<Data>).chain([tick()])
+}
+
+/// The tick of [`guard`]: the identity that spends one step. It is transparent to paths and
+/// updates too, as the definitions it is inserted into may be used in `path(…)` or `… |= …`.
+fn tick() -> Fun<Data> {
+    let native = jaq_core::Native::new(|cv| bome(guard::tick().map(|()| cv.1)))
+        .with_paths(|cv| match guard::tick() {
+            Ok(()) => box_once(Ok(cv.1)),
+            Err(e) => box_once(Err(Exn::from(e))),
+        })
+        .with_update(|cv, f| match guard::tick() {
+            Ok(()) => f(cv.1),
+            Err(e) => box_once(Err(Exn::from(e))),
+        });
+    (guard::TICK, v(0), native)
+}
+
+/// jaq's `range/3` (what `range/1` and `range/2` call), one step of the evaluation's budget per
+/// output.
+fn range<'a>(from: Val, to: Val, by: Val) -> impl Iterator<Item = ValX<'a, Val>> + 'a {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let direction = by.partial_cmp(&Val::Num(0.0)).unwrap_or(Equal);
+    let mut next = Some(Ok(from));
+    std::iter::from_fn(move || {
+        let x = match next.take()? {
+            Ok(x) => x,
+            Err(e) => return Some(Err(Exn::from(e))),
+        };
+        let more = match direction {
+            Greater => x < to,
+            Less => x > to,
+            Equal => x != to,
+        };
+        if !more {
+            return None;
+        }
+        if let Err(e) = guard::tick() {
+            return Some(Err(Exn::from(e)));
+        }
+        next = Some(x.clone() + by.clone());
+        Some(Ok(x))
+    })
 }
 
 fn fromjson(v: &Val) -> ValR<Val> {
@@ -689,81 +739,48 @@ pub fn jq_lossy_utf8(bytes: &[u8]) -> String {
     out
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// jq's lenient base64 decoder: standard alphabet, padding optional, leftover bits ignored.
+const JQ_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// jq's lenient decoder: padding optional, stops at the first `=`; any other character outside
-/// the alphabet is an error.
+/// Decodes as jq does: everything from the first `=` on is ignored, any other character
+/// outside the alphabet is an error, and so is a lone trailing character.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    let mut seen = 0usize;
-    for c in s.bytes() {
-        if c == b'=' {
-            break;
-        }
-        let v = B64.iter().position(|x| *x == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        seen += 1;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    if seen > 0 && seen % 4 == 1 {
-        return None;
-    }
-    Some(out)
+    use base64::Engine;
+    let body = s.split('=').next().unwrap_or_default();
+    JQ_BASE64.decode(body).ok()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Dates (UTC; glibc semantics)
 // ---------------------------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, any day count).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
+/// Days since 1970-01-01 of the proleptic Gregorian date `mday` days into month `mon` (0-11,
+/// or beyond: 12 is January of the next year) of `year`, as glibc's `timegm` normalises it
+/// (`2023-02-30` is March 2). `None` outside the years `time` represents (±9999).
+fn epoch_days(year: i64, mon: i64, mday: i64) -> Option<i64> {
+    let year = i32::try_from(year.checked_add(mon.div_euclid(12))?).ok()?;
+    let month = time::Month::try_from(u8::try_from(mon.rem_euclid(12) + 1).ok()?).ok()?;
+    let first = time::Date::from_calendar_date(year, month, 1).ok()?;
+    let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1).ok()?;
+    i64::from(first.to_julian_day() - epoch.to_julian_day()).checked_add(mday.checked_sub(1)?)
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// The weekday (0 = Sunday) of a day counted from 1970-01-01.
+fn weekday(days: i64) -> Option<i64> {
+    let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1).ok()?;
+    let julian = i32::try_from(days.checked_add(i64::from(epoch.to_julian_day()))?).ok()?;
+    let date = time::Date::from_julian_day(julian).ok()?;
+    Some(i64::from(date.weekday().number_days_from_sunday()))
 }
 
 /// Broken-down time: year, month (0-11), day, hour, minute, second, weekday, yearday.
@@ -779,30 +796,34 @@ struct Tm {
     yday: i64,
 }
 
-fn timegm(tm: &Tm) -> i64 {
-    let y = tm.year + tm.mon.div_euclid(12);
-    let m = tm.mon.rem_euclid(12) + 1;
-    let days = days_from_civil(y, m, 1) + tm.mday - 1;
-    days * 86400 + tm.hour * 3600 + tm.min * 60 + tm.sec.trunc() as i64
+/// Seconds since the epoch of a broken-down UTC time (glibc's `timegm`, fields normalised);
+/// `None` when the date is out of range or the arithmetic overflows.
+fn timegm(tm: &Tm) -> Option<i64> {
+    let days = epoch_days(tm.year, tm.mon, tm.mday)?;
+    days.checked_mul(86400)?
+        .checked_add(tm.hour.checked_mul(3600)?)?
+        .checked_add(tm.min.checked_mul(60)?)?
+        .checked_add(tm.sec.trunc() as i64)
 }
 
-fn tm_from_epoch(t: f64) -> Tm {
+/// The broken-down UTC time of seconds since the epoch (glibc's `gmtime`, fractional seconds
+/// kept); `None` outside the years `time` represents.
+fn tm_from_epoch(t: f64) -> Option<Tm> {
     let secs = t.floor();
-    let frac = t - secs;
-    let secs = secs as i64;
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    Tm {
-        year: y,
-        mon: m - 1,
-        mday: d,
-        hour: rem / 3600,
-        min: rem % 3600 / 60,
-        sec: (rem % 60) as f64 + frac,
-        wday: (days + 4).rem_euclid(7),
-        yday: days - days_from_civil(y, 1, 1),
+    if !secs.is_finite() || secs.abs() >= 9.0e15 {
+        return None;
     }
+    let at = time::OffsetDateTime::from_unix_timestamp(secs as i64).ok()?;
+    Some(Tm {
+        year: i64::from(at.year()),
+        mon: i64::from(u8::from(at.month())) - 1,
+        mday: i64::from(at.day()),
+        hour: i64::from(at.hour()),
+        min: i64::from(at.minute()),
+        sec: f64::from(at.second()) + (t - secs),
+        wday: i64::from(at.weekday().number_days_from_sunday()),
+        yday: i64::from(at.ordinal()) - 1,
+    })
 }
 
 fn tm_to_val(tm: &Tm) -> Val {
@@ -831,28 +852,36 @@ fn tm_from_val(v: &Val, who: &str) -> Result<Tm, Error> {
             .as_num()
             .ok_or_else(|| err(format!("{who} requires parsed datetime inputs")))?;
     }
+    // jq stores each field in a C `int`, clamped (NaN becomes 0 here).
+    let int = |f: f64| f.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64;
     Ok(Tm {
-        year: n[0] as i64,
-        mon: n[1] as i64,
-        mday: n[2] as i64,
-        hour: n[3] as i64,
-        min: n[4] as i64,
+        year: int(n[0]),
+        mon: int(n[1]),
+        mday: int(n[2]),
+        hour: int(n[3]),
+        min: int(n[4]),
         sec: n[5],
-        wday: n[6] as i64,
-        yday: n[7] as i64,
+        wday: int(n[6]),
+        yday: int(n[7]),
     })
 }
 
 fn mktime(v: &Val) -> ValR<Val> {
     let tm = tm_from_val(v, "mktime")?;
-    Ok(Val::Num(timegm(&tm) as f64))
+    let t = timegm(&tm).ok_or_else(|| err("invalid gmtime representation"))?;
+    Ok(Val::Num(t as f64))
 }
 
 fn gmtime(v: &Val) -> ValR<Val> {
     let t = v
         .as_num()
         .ok_or_else(|| err("gmtime() requires a number"))?;
-    Ok(tm_to_val(&tm_from_epoch(t)))
+    Ok(tm_to_val(&epoch_to_tm(t)?))
+}
+
+fn epoch_to_tm(t: f64) -> ValR<Tm> {
+    tm_from_epoch(t)
+        .ok_or_else(|| err("error converting number of seconds since epoch to datetime"))
 }
 
 const DAYS: [&str; 7] = [
@@ -884,13 +913,13 @@ fn iso_week(tm: &Tm) -> (i64, i64) {
     let wday = (tm.wday + 6) % 7; // Monday = 0
     let mut year = tm.year;
     let mut week = (tm.yday - wday + 10) / 7;
-    let is_leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = |y: i64| i32::try_from(y).map_or(365, |y| i64::from(time::util::days_in_year(y)));
     if week < 1 {
         year -= 1;
-        let days_prev = if is_leap(year) { 366 } else { 365 };
+        let days_prev = days_in(year);
         week = (tm.yday + days_prev - wday + 10) / 7;
     } else {
-        let days = if is_leap(year) { 366 } else { 365 };
+        let days = days_in(year);
         if tm.yday - wday + 10 > days + 6 && week == 53 && (tm.yday - wday) >= days - 3 {
             year += 1;
             week = 1;
@@ -901,7 +930,7 @@ fn iso_week(tm: &Tm) -> (i64, i64) {
 
 fn strftime(t: &Val, fmt: &Val, zone: &str) -> ValR<Val> {
     let tm = match t {
-        Val::Num(_) | Val::Lit(_) => tm_from_epoch(t.as_num().unwrap_or(0.0)),
+        Val::Num(_) | Val::Lit(_) => epoch_to_tm(t.as_num().unwrap_or(0.0))?,
         Val::Arr(_) => tm_from_val(t, "strftime/1")?,
         _ => return Err(err("strftime/1 requires parsed datetime inputs")),
     };
@@ -956,7 +985,7 @@ fn format_tm(tm: &Tm, fmt: &str, zone: &str) -> String {
             'g' => format!("{:02}", iso_week(tm).0.rem_euclid(100)),
             'Z' => zone.to_owned(),
             'z' => "+0000".to_owned(),
-            's' => timegm(tm).to_string(),
+            's' => timegm(tm).map_or_else(String::new, |t| t.to_string()),
             'D' => format_tm(tm, "%m/%d/%y", zone),
             'F' => format_tm(tm, "%Y-%m-%d", zone),
             'T' => format_tm(tm, "%H:%M:%S", zone),
@@ -1108,7 +1137,7 @@ fn parse_tm(fmt: &str, tm: &mut Tm, pm: &mut Option<bool>, sc: &mut Scan<'_>) ->
             }
             b's' => {
                 let n = sc.number(20, i64::MIN, i64::MAX)?;
-                *tm = tm_from_epoch(n as f64);
+                *tm = tm_from_epoch(n as f64)?;
             }
             b'n' | b't' => sc.skip_ws(),
             b'%' if sc.pos < sc.s.len() && sc.s[sc.pos] == b'%' => sc.pos += 1,
@@ -1140,9 +1169,10 @@ fn strptime(s: Val, fmt: Val) -> ValR<Val> {
     if !rest.chars().all(char::is_whitespace) {
         return Err(fail());
     }
-    let days = days_from_civil(tm.year, tm.mon + 1, tm.mday);
-    tm.wday = (days + 4).rem_euclid(7);
-    tm.yday = days - days_from_civil(tm.year, 1, 1);
+    let days = epoch_days(tm.year, tm.mon, tm.mday).ok_or_else(fail)?;
+    let jan1 = epoch_days(tm.year, 0, 1).ok_or_else(fail)?;
+    tm.wday = weekday(days).ok_or_else(fail)?;
+    tm.yday = days - jan1;
     let out = tm_to_val(&tm);
     if rest.is_empty() {
         Ok(out)
@@ -1160,18 +1190,18 @@ mod tests {
 
     #[test]
     fn dates_round_trip() {
-        let tm = tm_from_epoch(1425599621.25);
+        let tm = tm_from_epoch(1425599621.25).unwrap();
         assert_eq!(tm_to_val(&tm).to_json(), "[2015,2,5,23,53,41.25,4,63]");
-        assert_eq!(timegm(&tm), 1425599621);
+        assert_eq!(timegm(&tm), Some(1425599621));
         let feb30 = Tm {
             year: 2023,
             mon: 1,
             mday: 30,
             ..Tm::default()
         };
-        let t = timegm(&feb30);
+        let t = timegm(&feb30).unwrap();
         assert_eq!(
-            format_tm(&tm_from_epoch(t as f64), "%Y-%m-%d", "GMT"),
+            format_tm(&tm_from_epoch(t as f64).unwrap(), "%Y-%m-%d", "GMT"),
             "2023-03-02"
         );
         assert_eq!(
@@ -1204,10 +1234,56 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_dates_are_errors_not_overflows() {
+        let arr = |xs: &[f64]| Val::arr(xs.iter().map(|x| Val::Num(*x)).collect());
+        let message = |r: ValR<Val>| r.map(|v| v.to_json()).unwrap_err().into_val().to_json();
+        assert_eq!(
+            message(mktime(&arr(&[1e300, 0.0, 1.0, 0.0, 0.0, 0.0]))),
+            "\"invalid gmtime representation\""
+        );
+        assert_eq!(
+            message(mktime(&arr(&[2020.0, 1e18, 1e18, 1e18, 1e18, 0.0]))),
+            "\"invalid gmtime representation\""
+        );
+        assert_eq!(
+            message(gmtime(&Val::Num(1e300))),
+            "\"error converting number of seconds since epoch to datetime\""
+        );
+        assert!(gmtime(&Val::Num(f64::NAN)).is_err());
+        // Any numbers format without overflowing.
+        let wild = arr(&[
+            f64::MAX,
+            -1e300,
+            f64::NAN,
+            1e300,
+            -1e300,
+            1e300,
+            1e300,
+            -1e300,
+        ]);
+        assert!(strftime(&wild, &Val::str("%Y %m %d %j %U %V %G %s %c"), "GMT").is_ok());
+        // Years jq gives and `time` holds still work: the last day of year 9999.
+        assert_eq!(
+            mktime(&arr(&[9999.0, 11.0, 31.0, 0.0, 0.0, 0.0]))
+                .unwrap()
+                .to_json(),
+            "253402214400"
+        );
+    }
+
+    #[test]
     fn base64_is_lenient_about_padding() {
         assert_eq!(base64_encode(b"x"), "eA==");
         assert_eq!(base64_decode("YWJ").unwrap(), b"ab");
         assert_eq!(base64_decode("YQ").unwrap(), b"a");
         assert!(base64_decode("!!").is_none());
+        assert!(
+            base64_decode("YWJjZ").is_none(),
+            "a lone trailing character"
+        );
+        assert_eq!(base64_decode("YWI=trailing junk").unwrap(), b"ab");
+        assert_eq!(base64_decode("").unwrap(), b"");
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode("héllo".as_bytes()), "aMOpbGxv");
     }
 }

@@ -7,10 +7,14 @@
 //! 1.8.2 does not (so they are compile errors, as in Ocean), compiles once with Ocean's jq-1.8
 //! definitions and natives layered over jaq's standard library, and runs a program to its
 //! **first output** only. It never touches the environment itself: the caller passes the
-//! variables a program may read.
+//! variables a program may read. Every run is bounded (module `guard`): a program that recurses or
+//! loops without end fails with a jq-style error instead of crashing or hanging the process.
 
+mod ast;
 mod funs;
+mod guard;
 pub mod num;
+mod order;
 pub mod read;
 mod scan;
 pub mod value;
@@ -362,12 +366,15 @@ fn prelude() -> &'static Prelude {
         let builtins = jaq_core::load::parse(builtins, |p| p.defs()).expect("builtins parse");
         // jaq definitions that Ocean replaces with natives are dropped, so the natives are found.
         let ours_native: Vec<(&str, usize)> = funs::funs().map(|f| (f.0, f.1.len())).collect();
-        let defs = jaq_core::defs()
+        let mut defs: Vec<_> = jaq_core::defs()
             .chain(jaq_std::defs())
             .filter(|d| !ours_native.contains(&(d.name, d.args.len())))
             .chain(ours)
             .chain(builtins)
             .collect();
+        // Loops of the standard library (`while`, `repeat`, `walk`, …) count against the
+        // evaluation's budget like the user's own recursion.
+        guard::instrument_defs(&mut defs);
         Prelude { defs }
     })
 }
@@ -407,32 +414,65 @@ fn jaq_only_names() -> &'static std::collections::HashSet<(String, usize)> {
         visible.extend(natives().iter().map(|f| (f.0.to_owned(), f.1.len())));
         visible
             .into_iter()
-            .filter(|(n, _)| !n.starts_with('_') && !n.starts_with('@'))
+            .filter(|(n, _)| !n.starts_with(['_', '@', '!']))
             .filter(|k| !jq.contains(k))
             .collect()
     })
 }
 
 /// Compiles a preprocessed expression (see [`preprocess`]).
+///
+/// Two rewrites of the program's syntax tree happen on the way, where they change anything:
+/// definitions that call themselves get the evaluation bounds of module `guard` (recursion
+/// without end is an error, not a crash or a hang), and operators whose operands may give other
+/// than one output are evaluated in jq's order (module `order`).
 pub fn compile(code: &str) -> Result<Program, CompileError> {
     let code = scan::prepare(code, |name, arity| {
         jaq_only_names().contains(&(name.to_owned(), arity))
     })
     .map_err(|message| CompileError { message })?;
+    // Compiled as written first: errors then point at the user's own text.
     let arena = Arena::default();
-    let loader = Loader::new(prelude().defs.iter().cloned());
+    let filter = compile_main(&arena, &code, std::iter::empty())?;
+    let Some(mut term) = jaq_core::load::parse(&code, |p| p.term()) else {
+        return Err(CompileError {
+            message: "the expression could not be prepared for evaluation".into(),
+        });
+    };
+    let bounded = guard::instrument_term(&mut term);
+    let reordered = order::rewrite(&mut term);
+    if !(bounded || reordered) {
+        return Ok(Program {
+            filter: Arc::new(filter),
+        });
+    }
+    // The rewritten program becomes a definition of the prelude, called by the main text.
+    let main = jaq_core::load::parse::Def {
+        name: INSTRUMENTED_MAIN,
+        args: Vec::new(),
+        body: term,
+    };
+    let filter = compile_main(&arena, INSTRUMENTED_MAIN, [main])?;
+    Ok(Program {
+        filter: Arc::new(filter),
+    })
+}
+
+/// The name under which a rewritten program is compiled.
+const INSTRUMENTED_MAIN: &str = "__ocean_main";
+
+fn compile_main<'s>(
+    arena: &'s Arena,
+    code: &'s str,
+    extra: impl IntoIterator<Item = jaq_core::load::parse::Def<&'s str>>,
+) -> Result<jaq_core::Filter<funs::Data>, CompileError> {
+    let loader = Loader::new(prelude().defs.iter().cloned().chain(extra));
     let modules = loader
-        .load(
-            &arena,
-            File {
-                code: code.as_str(),
-                path: (),
-            },
-        )
+        .load(arena, File { code, path: () })
         .map_err(|errs| CompileError {
-            message: describe_load_errors(&code, errs),
+            message: describe_load_errors(code, errs),
         })?;
-    let filter = jaq_core::Compiler::default()
+    jaq_core::Compiler::default()
         .with_funs(natives())
         .with_global_vars(["$ENV"])
         .compile(modules)
@@ -448,10 +488,7 @@ pub fn compile(code: &str) -> Result<Program, CompileError> {
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
-        })?;
-    Ok(Program {
-        filter: Arc::new(filter),
-    })
+        })
 }
 
 fn describe_load_errors(code: &str, errs: jaq_core::load::Errors<&str, ()>) -> String {
@@ -495,6 +532,7 @@ impl Program {
     /// Runs the program on `input` and returns its first output. `env` is the value of
     /// `$ENV` (and `env`).
     pub fn first(&self, input: Val, env: &Val) -> First {
+        guard::reset();
         let ctx = Ctx::<funs::Data>::new(&self.filter.lut, Vars::new([env.clone()]));
         let mut outputs = self.filter.id.run((ctx, input));
         match outputs.next() {

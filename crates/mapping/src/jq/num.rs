@@ -6,8 +6,9 @@
 //! `1e-05`). Python Ocean serialises items with Python's `json` module (floats as `repr`) before
 //! jq reads them, and turns what jq returns back into Python values (integral doubles become
 //! exact integers). This module holds those spellings and nothing else: no parsing of documents,
-//! no arithmetic.
+//! no arithmetic. Python's `repr(float)` itself is [`ocean_model::python::float_repr`].
 
+use ocean_model::python::float_repr;
 use std::cmp::Ordering;
 
 /// The shortest round-trip decimal digits of a finite, non-zero `f.abs()` and the decimal
@@ -256,60 +257,6 @@ pub fn compare_literals(a: &str, b: &str) -> Option<Ordering> {
     Some(Decimal::parse(a)?.cmp(&Decimal::parse(b)?))
 }
 
-/// Python's `repr` of a float (what `json.dumps` writes): shortest digits, fixed notation for
-/// exponents in [-4, 16), otherwise `1e+16` / `2.5e-08`; integral values keep a `.0`.
-pub fn python_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".to_owned();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
-    }
-    let mut out = String::new();
-    if f < 0.0 {
-        out.push('-');
-    }
-    let (digits, exp10) = shortest_digits(f);
-    let n = digits.len() as i32;
-    if (-4..16).contains(&exp10) {
-        let decpt = exp10 + 1;
-        if decpt <= 0 {
-            out.push_str("0.");
-            for _ in decpt..0 {
-                out.push('0');
-            }
-            out.push_str(&digits);
-        } else if decpt >= n {
-            out.push_str(&digits);
-            for _ in n..decpt {
-                out.push('0');
-            }
-            out.push_str(".0");
-        } else {
-            out.push_str(&digits[..decpt as usize]);
-            out.push('.');
-            out.push_str(&digits[decpt as usize..]);
-        }
-    } else {
-        out.push_str(&digits[..1]);
-        if n > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp10 < 0 { '-' } else { '+' });
-        let e = exp10.abs();
-        if e < 10 {
-            out.push('0');
-        }
-        out.push_str(&e.to_string());
-    }
-    out
-}
-
 /// The literal jq keeps for a float that Python wrote with `repr`, when its spelling differs
 /// from how jq would print the bare double (`1.0`, `1E+16`, `0.000015`); `None` when they agree.
 pub fn literal_for_python_float(f: f64) -> Option<Box<str>> {
@@ -320,7 +267,7 @@ pub fn literal_for_python_float(f: f64) -> Option<Box<str>> {
     if f.fract() != 0.0 && (1e-4..1e16).contains(&a) {
         return None;
     }
-    canonical_literal(&python_repr(f)).map(String::into_boxed_str)
+    canonical_literal(&float_repr(f)).map(String::into_boxed_str)
 }
 
 /// The literal jq keeps for an integer written with all its digits (Python ints are exact),
@@ -342,7 +289,7 @@ pub fn python_str_of_double(f: f64) -> String {
     if f.fract() == 0.0 && f.is_finite() {
         exact_integer_string(f)
     } else {
-        python_repr(f)
+        float_repr(f)
     }
 }
 
@@ -428,19 +375,6 @@ mod tests {
         check(".5", "0.5");
         assert_eq!(canonical_literal("abc"), None);
         assert_eq!(canonical_literal("1e"), None);
-    }
-
-    #[test]
-    fn python_repr_matches_python() {
-        let check = |f: f64, s: &str| assert_eq!(python_repr(f), s);
-        check(1.0, "1.0");
-        check(2.5e-8, "2.5e-08");
-        check(1e300, "1e+300");
-        check(1e16, "1e+16");
-        check(123.25, "123.25");
-        check(0.0001, "0.0001");
-        check(1.5e-5, "1.5e-05");
-        check(1e15, "1000000000000000.0");
     }
 
     #[test]

@@ -489,4 +489,101 @@ mod tests {
             r#"{"a":1.0,"b":12345678901234567890,"c":[true,null,"x"]}"#
         );
     }
+
+    mod generated {
+        //! The reader against serde_json on generated documents: the same values (numbers
+        //! compared as doubles, since the reader keeps Python's spellings), and on arbitrary or
+        //! damaged text, never a panic and never a rejection of what serde_json accepts.
+
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Numbers as doubles; everything else exactly, object keys in order.
+        fn same(a: &Value, b: &Value) -> bool {
+            match (a, b) {
+                (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+                (Value::Array(x), Value::Array(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+                }
+                (Value::Object(x), Value::Object(y)) => {
+                    x.len() == y.len()
+                        && x.iter().zip(y).all(|((k, a), (l, b))| k == l && same(a, b))
+                }
+                _ => a == b,
+            }
+        }
+
+        fn document() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>()
+                    .prop_filter("JSON numbers are finite", |f| f.is_finite())
+                    .prop_map(Value::from),
+                any::<String>().prop_map(Value::String),
+                // Escapes, control characters and non-ASCII, densely.
+                r#"[\\"\x00-\x1f/a-z\u{80}-\u{10ffff}]{0,8}"#.prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((any::<String>(), inner), 0..6)
+                        .prop_map(|kvs| Value::Object(kvs.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn reader_agrees_with_serde_json(doc in document(), pretty in any::<bool>()) {
+                let text = if pretty {
+                    serde_json::to_string_pretty(&doc)
+                } else {
+                    serde_json::to_string(&doc)
+                }
+                .expect("serialisable");
+                let read = Reader::new().parse(text.as_bytes());
+                prop_assert!(read.is_ok(), "{:?} on {}", read.err(), text);
+                let back = to_json(&read.expect("checked"));
+                prop_assert!(same(&doc, &back), "{} read back as {}", text, back);
+                // From serde values the conversion agrees with parsing the text.
+                prop_assert!(same(&to_json(&from_json(&doc)), &back));
+            }
+
+            #[test]
+            fn reader_never_panics_and_accepts_what_serde_json_accepts(
+                doc in document(),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..4),
+                noise in prop::collection::vec(any::<u8>(), 0..24),
+            ) {
+                let mut bytes = serde_json::to_vec(&doc).expect("serialisable");
+                for (at, byte, kind) in edits {
+                    let i = at.index(bytes.len() + 1);
+                    match kind {
+                        0 => bytes.insert(i, byte),
+                        1 if i < bytes.len() => {
+                            bytes.remove(i);
+                        }
+                        _ if i < bytes.len() => bytes[i] = byte,
+                        _ => {}
+                    }
+                }
+                for candidate in [bytes, noise] {
+                    let read = Reader::new().parse(&candidate);
+                    if let Ok(expected) = serde_json::from_slice::<Value>(&candidate) {
+                        let got = read.map(|v| to_json(&v));
+                        prop_assert!(
+                            got.as_ref().is_ok_and(|v| same(&expected, v)),
+                            "{:?}: serde_json reads {}, the reader {:?}",
+                            String::from_utf8_lossy(&candidate), expected, got
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -117,3 +117,198 @@ fn single_quotes_are_rewritten_as_ocean_does() {
     assert_eq!(r("\"rock 'n' roll\""), "\"rock \"n\" roll\"");
     assert_eq!(r(".a + ' ' + .b"), ".a + ' ' + .b");
 }
+
+/// Runs `program` on a thread with `stack` bytes of stack (tokio's blocking threads, where the
+/// lifecycle maps items, have 2 MiB).
+fn run_on_stack(program: &'static str, input: &'static str, stack: usize) -> String {
+    let compiled = compile(&preprocess(program, true)).expect("the program compiles");
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let input = read::Reader::new().parse(input.as_bytes()).expect("input");
+            match compiled.first(input, &Val::Null) {
+                First::Value(v) => v.to_json(),
+                First::Empty => "empty".to_owned(),
+                First::Error(e) => format!("error: {e}"),
+            }
+        })
+        .expect("thread starts")
+        .join()
+        .expect("the evaluation returns instead of crashing")
+}
+
+#[test]
+fn recursion_without_end_is_an_error_not_a_stack_overflow() {
+    for stack in [2 << 20, 8 << 20] {
+        let out = run_on_stack("def f: [f]; f", "null", stack);
+        assert!(out.starts_with("error: recursion too deep"), "{out}");
+        // Through a filter argument, and inside the standard library's own loops.
+        // (Each level re-evaluates the chain of closures below it, so the step budget may run
+        // out first.)
+        let out = run_on_stack("def f(g): [g | f(g)]; f(.)", "null", stack);
+        assert!(
+            out.starts_with("error: recursion too deep")
+                || out.starts_with("error: evaluation stopped"),
+            "{out}"
+        );
+        let out = run_on_stack("def f(g): g | f(g); f(.)", "null", stack);
+        assert!(out.starts_with("error: "), "{out}");
+    }
+    // A thread whose stack is smaller than the margin fails at the first recursive call.
+    let out = run_on_stack("def f: [f]; f", "null", 128 << 10);
+    assert!(out.starts_with("error: recursion too deep"), "{out}");
+}
+
+#[test]
+fn loops_without_end_stop_after_the_step_budget() {
+    for program in [
+        "def f: f; f",
+        "last(range(0; infinite))",
+        "def outer: def inner: inner; inner; outer",
+    ] {
+        let out = run(program, "0");
+        assert!(
+            out.starts_with("error: evaluation stopped after 1000000 steps"),
+            "{program}: {out}"
+        );
+    }
+    // The budget is per evaluation: the next one starts afresh on the same thread.
+    check("[range(100000)] | length", "null", "100000");
+}
+
+#[test]
+fn bounded_recursion_and_loops_still_work() {
+    check(
+        "def fac: if . <= 1 then 1 else . * (. - 1 | fac) end; 10 | fac",
+        "null",
+        "3628800",
+    );
+    check(
+        "def depth: if type == \"array\" then 1 + (map(depth) | max // 0) else 0 end; depth",
+        "[[[[1]]],[2]]",
+        "4",
+    );
+    // Non-tail recursion a few hundred levels deep fits on a 2 MiB thread.
+    let out = run_on_stack(
+        "def count: if . == 0 then 0 else (. - 1 | count) + 1 end; 300 | count",
+        "null",
+        2 << 20,
+    );
+    assert_eq!(out, "300");
+    check("[limit(3; repeat(1))]", "null", "[1,1,1]");
+    check("[range(0; 10; 3)]", "null", "[0,3,6,9]");
+    check("[range(5; 0; -2)]", "null", "[5,3,1]");
+    check("[range(0; 3; 0)]", "null", "[]");
+    check(
+        "[.[] | walk(if type == \"number\" then . + 1 else . end)]",
+        "[[1,[2]]]",
+        "[[2,[3]]]",
+    );
+    check("first(range(0; infinite))", "null", "0");
+    check("[range(1.5)]", "null", "[0,1]");
+    check(
+        "[range(\"a\"; \"b\")]",
+        "null",
+        "error: string (\"a\") and number (1) cannot be added",
+    );
+}
+
+#[test]
+fn strings_and_arrays_cannot_grow_without_bound() {
+    check(".s * 3", r#"{"s":"ab"}"#, "\"ababab\"");
+    check(
+        ".s * .n",
+        r#"{"s":"x","n":1000000000}"#,
+        "error: Repeat string result too long",
+    );
+    check(
+        "\"x\" * 1e300",
+        "null",
+        "error: Repeat string result too long",
+    );
+    check("\"\" * 1e300", "null", "\"\"");
+    check("(\"x\" * 16777216) | length", "null", "16777216");
+    let out = run("reduce range(40) as $i (\"x\"; . + .)", "null");
+    assert!(
+        out.contains("cannot be added: the result would be longer than 16777216 bytes"),
+        "{out}"
+    );
+    let out = run("reduce range(40) as $i ([1]; . + .)", "null");
+    assert!(
+        out.contains("cannot be added: the result would have more than 4000000 elements"),
+        "{out}"
+    );
+}
+
+#[test]
+fn instrumenting_definitions_keeps_their_meaning_and_errors() {
+    // Tail calls stay tail calls: a long loop runs within the budget without growing the stack.
+    check(
+        "def loop: if . < 100000 then . + 1 | loop else . end; 0 | loop",
+        "null",
+        "100000",
+    );
+    // Shadowing, closures, several definitions, definitions inside expressions.
+    check(
+        "def f: 1; def g: f + 1; def f: 10; [f, g]",
+        "null",
+        "[10,2]",
+    );
+    check(".[] | def inc(x): x + 1; inc(.)", "[5]", "6");
+    check(
+        "def f($n): if $n > 0 then $n + f($n - 1) else 0 end; f(4)",
+        "null",
+        "10",
+    );
+    check("$__loc__ | .line", "null", "1");
+    check("def f: $__loc__.line; f", "null", "1");
+    // Instrumented definitions keep working as paths and in updates.
+    check(
+        "def f: if type == \"object\" then .a | f else . end; path(f)",
+        r#"{"a":{"a":1}}"#,
+        r#"["a","a"]"#,
+    );
+    check(
+        "def f: if type == \"object\" then .a | f else . end; f |= . + 1",
+        r#"{"a":{"a":1}}"#,
+        r#"{"a":{"a":2}}"#,
+    );
+    check("[tostream] | length", r#"{"a":[1,{"b":2}]}"#, "5");
+    // Compile errors still point at the text as written.
+    check(
+        "def f: f; frobnicate",
+        "null",
+        "compile error: frobnicate/0 is not defined",
+    );
+    let out = run("def f: (f; f", "null");
+    assert!(out.starts_with("compile error: syntax error"), "{out}");
+    // The tick cannot be called or shadowed by a program.
+    let out = run("!ocean_tick", "null");
+    assert!(out.starts_with("compile error"), "{out}");
+}
+
+#[test]
+fn operands_are_evaluated_in_jqs_order() {
+    // What jq 1.8.2 (Python Ocean's binding) gives; jaq alone gives [11,21,12,22], [1] and
+    // ["1-3","1-4","2-3","2-4"].
+    check("[(1,2) + (10,20)]", "null", "[11,12,21,22]");
+    check("[(1,2) < (2,1)]", "null", "[true,false,false,false]");
+    check("[(1,2) * (3,4) | . + 0]", "null", "[3,6,4,8]");
+    let out = run("[(. + empty + ascii_downcase), 1]", "{}");
+    assert!(out.starts_with("error: "), "{out}");
+    check("[(ascii_downcase + empty), 1]", "{}", "[1]");
+    check(
+        r#"["\((1,2))-\((3,4))"]"#,
+        "null",
+        r#"["1-3","2-3","1-4","2-4"]"#,
+    );
+    check(
+        r#"@base64 "\(.a)-\(.b[])""#,
+        r#"{"a":"x","b":["y","z"]}"#,
+        "\"eA==-eQ==\"",
+    );
+    // Single-valued operands keep jaq's direct evaluation, and variables are not captured.
+    check(".a + .b * 2", r#"{"a":1,"b":3}"#, "7");
+    check("1 as $r | [(.[] | . + $r)]", "[1,2]", "[2,3]");
+    check("def length: 1, 2; [length + 10]", "null", "[11,12]");
+}

@@ -21,6 +21,15 @@ pub type Map = IndexMap<Rc<str>, Val, foldhash::fast::RandomState>;
 /// A jq error carrying a [`Val`].
 pub type Error = jaq_core::Error<Val>;
 
+/// The longest string an expression may build by repetition or concatenation (16 MiB, far more
+/// than Port accepts in a whole upsert request): `"x" * .n` on a third-party `n` must not make
+/// the process allocate gigabytes.
+pub const MAX_STRING_BYTES: usize = 16 << 20;
+
+/// The most elements an expression may build by concatenating arrays (doubling an array thirty
+/// times would otherwise ask for billions).
+pub const MAX_ARRAY_LEN: usize = 4_000_000;
+
 /// A value or a jq error.
 pub type ValR<T = Val> = Result<T, Error>;
 
@@ -261,12 +270,26 @@ impl Val {
                 Ok(Num(l.as_num().unwrap_or(0.0) + r.as_num().unwrap_or(0.0)))
             }
             (Str(l), Str(r)) => {
+                if l.len() + r.len() > MAX_STRING_BYTES {
+                    return Err(err(format!(
+                        "{} and {} cannot be added: the result would be longer than {MAX_STRING_BYTES} bytes",
+                        Str(l).describe(),
+                        Str(r).describe()
+                    )));
+                }
                 let mut s = String::with_capacity(l.len() + r.len());
                 s.push_str(&l);
                 s.push_str(&r);
                 Ok(Val::from(s))
             }
             (Arr(mut l), Arr(r)) => {
+                if l.len() + r.len() > MAX_ARRAY_LEN {
+                    return Err(err(format!(
+                        "{} and {} cannot be added: the result would have more than {MAX_ARRAY_LEN} elements",
+                        Arr(l).describe(),
+                        Arr(r).describe()
+                    )));
+                }
                 Rc::make_mut(&mut l).extend(r.iter().cloned());
                 Ok(Arr(l))
             }
@@ -317,6 +340,10 @@ impl Val {
                     Ok(Null)
                 } else {
                     let times = n.min(u32::MAX as f64) as usize;
+                    if s.len().saturating_mul(times) > MAX_STRING_BYTES {
+                        // jq's words; its own limit is 2 GiB.
+                        return Err(err("Repeat string result too long"));
+                    }
                     Ok(Val::from(s.repeat(times)))
                 }
             }

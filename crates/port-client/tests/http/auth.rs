@@ -193,3 +193,51 @@ async fn the_token_never_appears_in_debug_output() {
     assert!(!shown.contains("eyJ-distinctive-token"), "{shown}");
     assert!(shown.contains("my-jira"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_base_url_ending_in_v1_reaches_the_same_routes() {
+    let server = MockServer::start().await;
+    mount_token(&server, "t1").await;
+    mount_organization(&server, "t1", 200).await;
+    for base in [
+        format!("{}/v1", server.uri()),
+        format!("{}/v1/", server.uri()),
+    ] {
+        let client = PortClient::new(config_for(&base)).expect("client builds");
+        assert_eq!(client.api_url().as_str(), format!("{}/v1", server.uri()));
+        assert_eq!(client.organization_id().await.unwrap(), "org1");
+    }
+    assert!(
+        received_on(&server, "/v1/v1/auth/access_token")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_404_from_the_token_route_names_the_url_tried_not_the_credentials() {
+    // Nothing is mounted: every route answers 404, as a host that is not Port's API does.
+    let server = MockServer::start().await;
+    let client = PortClient::new(config_for(&format!("{}/api", server.uri()))).expect("builds");
+    let err = client.organization_id().await.unwrap_err();
+    assert!(
+        matches!(&err, PortError::Auth(inner) if matches!(**inner, PortError::WrongBaseUrl { .. })),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "POST {}/api/v1/auth/access_token answered 404: there is no Port API at this base URL; set OCEAN__PORT__BASE_URL",
+            server.uri()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("client id"), "{text}");
+    // An answer, not a hiccup: asked once.
+    assert_eq!(
+        received_on(&server, "/api/v1/auth/access_token")
+            .await
+            .len(),
+        1
+    );
+}

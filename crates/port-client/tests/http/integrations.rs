@@ -55,7 +55,7 @@ async fn reading_an_integration_parses_what_ocean_uses() {
         integration.config.as_ref().unwrap()["resources"][0]["kind"],
         json!("issue")
     );
-    assert_eq!(integration.raw["installationId"], json!("my-jira"));
+    assert_eq!(integration.installation_id.as_deref(), Some("my-jira"));
 }
 
 #[tokio::test]

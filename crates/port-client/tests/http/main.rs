@@ -12,7 +12,9 @@ mod retries;
 
 use std::time::Duration;
 
-use ocean_port_client::{IntegrationIdentity, PortClient, PortClientConfig, RetryPolicy};
+use ocean_port_client::{
+    IntegrationIdentity, PortClient, PortClientConfig, RetryPolicy, port_retry_policy,
+};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -28,7 +30,7 @@ pub fn fast_policy(max_retries: u32) -> RetryPolicy {
         max_retries,
         base_delay: Duration::from_millis(1),
         max_backoff: Duration::from_millis(20),
-        ..RetryPolicy::default()
+        ..port_retry_policy()
     }
 }
 

@@ -31,7 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/reset", post(reset))
 }
 
-/// `GET /` and `GET /_emulator/`: what is here.
+/// `GET /_emulator/`: what is here.
 pub(super) async fn home(State(state): State<AppState>) -> ApiResult {
     Ok(reply(
         StatusCode::OK,
@@ -39,15 +39,19 @@ pub(super) async fn home(State(state): State<AppState>) -> ApiResult {
             "emulator": "Port API emulator",
             "api": format!("http://{}/v1", state.shared.bound),
             "clientId": state.shared.client_id,
+            "catalogView": format!("http://{}/", state.shared.bound),
             "inspect": [
-                "GET /_emulator/entities?blueprint=ID",
+                "GET /_emulator/ui (the catalog view, also at /)",
+                "GET /_emulator/catalog",
+                "GET /_emulator/entities?blueprint=ID[&search=TEXT&offset=N&limit=N]",
+                "GET /_emulator/entity?blueprint=ID&identifier=ID",
                 "GET /_emulator/count?blueprint=ID",
                 "GET /_emulator/blueprints",
                 "GET /_emulator/integrations",
                 "GET /_emulator/integrations/{id}/resync-states",
                 "GET /_emulator/kind-examples",
                 "GET /_emulator/ingest",
-                "GET /_emulator/requests",
+                "GET /_emulator/requests[?limit=N]",
                 "GET /_emulator/faults"
             ],
             "control": [
@@ -67,10 +71,51 @@ fn controls(state: &AppState) -> Controls {
     }
 }
 
+/// `GET /_emulator/entities[?blueprint=ID]`: every entity, or a blueprint's; with
+/// `search=TEXT` (identifier or title contains it), `offset=N` and `limit=N` one page of a
+/// blueprint's. `total` counts the matches before paging.
 async fn entities(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult {
-    let blueprint = Params::parse(query.as_deref())
-        .get("blueprint")
-        .map(str::to_owned);
+    let params = Params::parse(query.as_deref());
+    let blueprint = params.get("blueprint").map(str::to_owned);
+    let search = params.get("search").map(str::to_owned);
+    let number = |key: &str| -> Result<Option<usize>, ApiError> {
+        params
+            .get(key)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::invalid(format!(
+                        "querystring/{key} must be a non-negative integer, got {v:?}"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let (offset, limit) = (number("offset")?, number("limit")?);
+    if search.is_some() || offset.is_some() || limit.is_some() {
+        let Some(blueprint) = blueprint else {
+            return Err(ApiError::invalid(
+                "querystring must have required property 'blueprint' with search, offset or limit",
+            ));
+        };
+        let (offset, limit) = (offset.unwrap_or(0), limit.unwrap_or(usize::MAX));
+        let (total, entities) = state
+            .db
+            .call(move |store| {
+                let rules = store.blueprint(&blueprint).map(|b| b.rules.clone());
+                let (total, page) =
+                    store.entity_page(&blueprint, search.as_deref(), offset, limit)?;
+                let entities: Vec<Value> = page
+                    .iter()
+                    .map(|e| e.to_admin_json(rules.as_ref()))
+                    .collect();
+                Ok::<_, ApiError>((total, entities))
+            })
+            .await??;
+        return Ok(reply(
+            StatusCode::OK,
+            json!({"count": entities.len(), "total": total, "offset": offset, "entities": entities}),
+        ));
+    }
     let entities = state
         .db
         .call(move |store| {
@@ -94,7 +139,7 @@ async fn entities(State(state): State<AppState>, RawQuery(query): RawQuery) -> A
         .await??;
     Ok(reply(
         StatusCode::OK,
-        json!({"count": entities.len(), "entities": entities}),
+        json!({"count": entities.len(), "total": entities.len(), "entities": entities}),
     ))
 }
 
@@ -166,10 +211,26 @@ async fn ingest(State(state): State<AppState>) -> ApiResult {
     Ok(reply(StatusCode::OK, json!({"ingest": records})))
 }
 
-async fn requests(State(state): State<AppState>) -> ApiResult {
+/// `GET /_emulator/requests[?limit=N]`: the request log, oldest first; with `limit`, only the
+/// newest N. `total` is the log's length.
+async fn requests(State(state): State<AppState>, RawQuery(query): RawQuery) -> ApiResult {
+    let params = Params::parse(query.as_deref());
+    let limit = match params.get("limit") {
+        None => None,
+        Some(v) => Some(v.parse::<usize>().map_err(|_| {
+            ApiError::invalid(format!(
+                "querystring/limit must be a non-negative integer, got {v:?}"
+            ))
+        })?),
+    };
+    let mut requests = controls(&state).requests();
+    let total = requests.len();
+    if let Some(limit) = limit {
+        requests.drain(..total.saturating_sub(limit));
+    }
     Ok(reply(
         StatusCode::OK,
-        json!({"requests": controls(&state).requests()}),
+        json!({"total": total, "requests": requests}),
     ))
 }
 

@@ -3,13 +3,15 @@
 //! body extractor with Port's 400/413 answers, query-string booleans, the datasource taken from
 //! `User-Agent`, the base URL the ingest URLs point back to).
 //!
-//! Handlers live in the submodules by area. They parse and check the request shape, then hand
+//! Handlers live in the submodules by area (`ui` is the catalog view for people and the JSON it
+//! reads). They parse and check the request shape, then hand
 //! the work to the store on its thread; they never touch SQLite themselves.
 
 mod admin;
 mod catalog;
 mod entities;
 mod integrations;
+mod ui;
 
 use crate::clock;
 use crate::control::Shared;
@@ -43,8 +45,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/auth/access_token", post(catalog::access_token))
         .merge(protected)
-        .nest("/_emulator", admin::routes())
-        .route("/", get(admin::home))
+        .nest("/_emulator", admin::routes().merge(ui::routes()))
+        .route("/", get(ui::page))
         .route("/_emulator/", get(admin::home))
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
@@ -67,6 +69,7 @@ async fn traffic(State(state): State<AppState>, request: Request, next: Next) ->
         return next.run(request).await;
     }
     let received_at_micros = clock::now_micros();
+    let started = std::time::Instant::now();
     let method = request.method().to_string();
     let query = request.uri().query().map(str::to_owned);
     let user_agent = request
@@ -90,6 +93,7 @@ async fn traffic(State(state): State<AppState>, request: Request, next: Next) ->
         status: response.status().as_u16(),
         injected_fault,
         received_at_micros,
+        duration_micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     });
     response
 }

@@ -271,6 +271,107 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
+    /// Entity counts of every blueprint that has entities.
+    pub(crate) fn entity_counts(&self) -> Result<HashMap<String, u64>, EmulatorError> {
+        let doing = "counting entities per blueprint";
+        let mut stmt = db(
+            self.conn
+                .prepare_cached("SELECT blueprint, count(*) FROM entities GROUP BY blueprint"),
+            doing,
+        )?;
+        let rows = db(
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))),
+            doing,
+        )?;
+        rows.map(|row| {
+            let (blueprint, n) = db(row, doing)?;
+            Ok((blueprint, u64::try_from(n).unwrap_or_default()))
+        })
+        .collect()
+    }
+
+    /// One page of a blueprint's entities in the order they were first written, narrowed to
+    /// those whose identifier or title contains `search` (ASCII case-insensitively); answers
+    /// how many match in all, and the page.
+    pub(crate) fn entity_page(
+        &self,
+        blueprint: &str,
+        search: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<StoredEntity>), EmulatorError> {
+        let doing = "listing a page of entities";
+        let pattern = search.filter(|s| !s.is_empty()).map(|s| {
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let filter = "blueprint = ?1 AND (?2 IS NULL OR identifier LIKE ?2 ESCAPE '\\'
+                      OR json_extract(body, '$.title') LIKE ?2 ESCAPE '\\')";
+        let total: i64 = db(
+            self.conn.query_row(
+                &format!("SELECT count(*) FROM entities WHERE {filter}"),
+                params![blueprint, pattern],
+                |r| r.get(0),
+            ),
+            doing,
+        )?;
+        let rows = query_entities(
+            &self.conn,
+            &format!(
+                "SELECT {COLUMNS} FROM entities WHERE {filter} ORDER BY id LIMIT ?3 OFFSET ?4"
+            ),
+            params![
+                blueprint,
+                pattern,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                i64::try_from(offset).unwrap_or(i64::MAX)
+            ],
+            doing,
+        )?;
+        Ok((
+            u64::try_from(total).unwrap_or_default(),
+            rows.into_iter().map(|(_, e)| e).collect(),
+        ))
+    }
+
+    /// The entities whose relations point at this one, with the relation's name, ordered by
+    /// blueprint and then as written.
+    pub(crate) fn referencing(
+        &self,
+        blueprint: &str,
+        identifier: &str,
+    ) -> Result<Vec<(StoredEntity, String)>, EmulatorError> {
+        let target = [(blueprint.to_owned(), identifier.to_owned())];
+        let mut found: Vec<(StoredEntity, String)> =
+            dependents_of(&self.blueprints, &self.conn, &target)?
+                .into_iter()
+                .map(|(entity, relation, _)| (entity, relation))
+                .collect();
+        // An entity relating to itself is listed by `dependents_of` as a target, not a
+        // dependent; show it here too.
+        if let Some(me) = self.entity(blueprint, identifier)? {
+            let rules = self.blueprints.get(blueprint).map(|b| &b.rules);
+            for (name, value) in &me.relations {
+                let to_self = rules
+                    .and_then(|r| r.relations.get(name))
+                    .is_some_and(|r| r.target == blueprint);
+                let points_here = match value {
+                    Value::String(id) => id == identifier,
+                    Value::Array(ids) => ids.iter().any(|v| v.as_str() == Some(identifier)),
+                    _ => false,
+                };
+                if to_self && points_here {
+                    found.push((me.clone(), name.clone()));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.blueprint.cmp(&b.0.blueprint));
+        Ok(found)
+    }
+
     /// `POST /v1/entities/search`.
     pub(crate) fn search(
         &self,
@@ -386,7 +487,7 @@ impl Store {
 /// relation name and whether it is required.
 fn dependents_of(
     blueprints: &HashMap<String, CachedBlueprint>,
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     targets: &[(String, String)],
 ) -> Result<Vec<(StoredEntity, String, bool)>, EmulatorError> {
     let mut found = Vec::new();

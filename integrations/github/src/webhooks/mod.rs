@@ -31,9 +31,10 @@ use crate::selectors::{
     RepoSearch, RepositorySelector, SecretScanningSelector, SkillSelector, TeamSelector,
     UserSelector, WorkflowRunSelector, parse,
 };
+use ocean::http::Signature;
 use ocean::{
     BoxError, FetchContext, WebhookEvent, WebhookProcessor, WebhookRejection, WebhookResults,
-    WebhookRoute, verify_hmac_sha256_hex,
+    WebhookRoute,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -1317,16 +1318,14 @@ impl WebhookProcessor for Processor {
         let Some(secret) = self.shared.config.webhook_secret() else {
             return Ok(());
         };
-        let Some(signature) = event.header("x-hub-signature-256") else {
+        if event.header("x-hub-signature-256").is_none() {
             return Err(WebhookRejection::new("no X-Hub-Signature-256 header"));
-        };
-        if verify_hmac_sha256_hex(secret.expose().as_bytes(), event.body(), signature) {
-            Ok(())
-        } else {
-            Err(WebhookRejection::new(
-                "X-Hub-Signature-256 does not match the body",
-            ))
         }
+        event.verify_signature(
+            "X-Hub-Signature-256",
+            &Signature::github(),
+            secret.expose().as_bytes(),
+        )
     }
 
     fn validate_payload(&self, event: &WebhookEvent) -> bool {

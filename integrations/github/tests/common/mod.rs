@@ -5,10 +5,10 @@
 
 use futures::StreamExt;
 use github_fixture::{AppSpec, Fixture, OrgSpec, Spec};
+use ocean::testing::{EmulatorConfig, RunningEmulator, spawn_emulator};
 use ocean::{FetchContext, FetchError, Integration, Ocean, Page};
 use ocean_config::{IntegrationInfo, Loader, PortResources, Spec as OceanSpec};
 use ocean_github::{Github, GithubConfig, RetryPolicy};
-use port_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -191,7 +191,7 @@ pub fn config_json(fixture: &Fixture, cache: &tempfile::TempDir) -> Value {
 }
 
 pub async fn emulator() -> RunningEmulator {
-    port_emulator::spawn(EmulatorConfig::default())
+    spawn_emulator(EmulatorConfig::default())
         .await
         .expect("emulator")
 }
@@ -207,19 +207,4 @@ pub async fn stored(emulator: &RunningEmulator, blueprint: &str) -> Vec<String> 
         .collect();
     ids.sort();
     ids
-}
-
-/// Waits (up to 30 s) until `condition` holds.
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..600 {
-        if condition().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }

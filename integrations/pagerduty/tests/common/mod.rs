@@ -118,7 +118,7 @@ pub fn config(server: &MockServer) -> PagerDutyConfig {
 
 /// The integration talking to `server`, with short retry delays.
 pub fn integration(server: &MockServer) -> PagerDuty {
-    PagerDuty::with_retry_policy(config(server), RetryPolicy::fast()).unwrap()
+    PagerDuty::with_retry_policy(config(server), RetryPolicy::default().fast()).unwrap()
 }
 
 pub fn ctx(kind: &str, selector: Value) -> FetchContext {

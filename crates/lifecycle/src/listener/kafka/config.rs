@@ -1,15 +1,9 @@
-//! What the KAFKA listener consumes and how it connects, decided before any broker is touched:
-//! the topic (change log or resync requests), the consumer group, the bootstrap servers and the
-//! librdkafka properties. Pure functions of the settings, the organization id and the
-//! integration's identity, so every choice is unit-tested without a broker.
+//! How the KAFKA listener connects, decided before any broker is touched: the librdkafka
+//! properties, a pure function of the settings, the consumer group (Port's topic and group
+//! naming are `ocean_port_client::changelog`'s) and the integration's identity, so every choice
+//! is unit-tested without a broker.
 //!
-//! Two choices differ from the reference (lifecycle.md §5.3):
-//! - **One group id whatever the security setting**: `<orgId>.<type>.<identifier>`. The
-//!   reference uses the literal `no-security` group when security is off, so every integration
-//!   of every type pointed at the same self-hosted broker joins *one* group: each message goes to
-//!   only one of them, which ignores (and commits) another integration's resync request. With a
-//!   group per integration each one sees every message and instances of the *same* integration
-//!   share the partitions.
+//! One choice differs from the reference:
 //! - **`cooperative-sticky` in both modes** (the reference sets it only with security), so
 //!   instances joining or leaving move as few partitions as possible in either mode.
 //!
@@ -20,78 +14,8 @@ use std::fmt;
 use ocean_config::KafkaSettings;
 use ocean_port_client::{IntegrationIdentity, KafkaCredentials};
 
-/// The organization feature flag that moves resync requests to their own topic.
-pub const RESYNC_REQUESTS_TOPIC_FLAG: &str =
-    "OCEAN_KAFKA_INTEGRATION_RESYNC_REQUESTS_TOPIC_ENABLED";
-
 /// The librdkafka property that holds the SASL password (redacted in `Debug`).
 const PASSWORD_PROPERTY: &str = "sasl.password";
-
-/// Which of Port's per-organization topics the listener consumes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopicKind {
-    /// `<orgId>.change.log`: every change in the organization, filtered down to this
-    /// integration's resync requests and configuration changes.
-    ChangeLog,
-    /// `<orgId>.integration.resync.requests`: resync requests only.
-    ResyncRequests,
-}
-
-impl TopicKind {
-    /// The kind the organization's feature flags select.
-    pub fn from_flags<S: AsRef<str>>(flags: &[S]) -> TopicKind {
-        if flags
-            .iter()
-            .any(|flag| flag.as_ref() == RESYNC_REQUESTS_TOPIC_FLAG)
-        {
-            TopicKind::ResyncRequests
-        } else {
-            TopicKind::ChangeLog
-        }
-    }
-
-    /// The topic name for an organization.
-    pub fn topic(self, org_id: &str) -> String {
-        match self {
-            TopicKind::ChangeLog => format!("{org_id}.change.log"),
-            TopicKind::ResyncRequests => format!("{org_id}.integration.resync.requests"),
-        }
-    }
-}
-
-/// The consumer group of one integration: `<orgId>.<type>.<identifier>`. Every instance of the
-/// same integration joins it (they share the partitions); different integrations never share one.
-pub fn group_id(org_id: &str, identity: &IntegrationIdentity) -> String {
-    format!(
-        "{org_id}.{}.{}",
-        identity.integration_type, identity.identifier
-    )
-}
-
-/// The bootstrap servers as librdkafka wants them (`host:port,host:port`): a JSON array of
-/// strings is joined with commas, spaces around commas are dropped, and anything else — a comma
-/// list, or text that only looks like a JSON array — is kept as written (librdkafka then reports
-/// what it cannot resolve).
-pub fn bootstrap_servers(brokers: &str) -> String {
-    let trimmed = brokers.trim();
-    if trimmed.starts_with('[') && trimmed.ends_with(']') {
-        if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
-            return list
-                .iter()
-                .map(|b| b.trim())
-                .filter(|b| !b.is_empty())
-                .collect::<Vec<_>>()
-                .join(",");
-        }
-        return brokers.to_owned();
-    }
-    trimmed
-        .split(',')
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 /// librdkafka properties, in the order they are applied (a later one wins). `Debug` redacts the
 /// SASL password.
@@ -148,7 +72,8 @@ pub fn client_properties(
     overrides: &[(String, String)],
 ) -> ClientProperties {
     let mut props = ClientProperties::default();
-    props.set("bootstrap.servers", bootstrap_servers(&settings.brokers));
+    // The settings hold the brokers as a comma list already (`ocean_config` reads both forms).
+    props.set("bootstrap.servers", settings.brokers.as_str());
     props.set("group.id", group_id);
     props.set(
         "client.id",
@@ -196,7 +121,7 @@ mod tests {
 
     fn settings(security: bool) -> KafkaSettings {
         KafkaSettings {
-            brokers: "b1:9196, b2:9196".into(),
+            brokers: "b1:9196,b2:9196".into(),
             security_protocol: "SASL_SSL".into(),
             authentication_mechanism: "SCRAM-SHA-512".into(),
             kafka_security_enabled: security,
@@ -206,49 +131,6 @@ mod tests {
 
     fn identity() -> IntegrationIdentity {
         IntegrationIdentity::new("Jira", "1.0.0", "my-jira")
-    }
-
-    #[test]
-    fn brokers_become_a_comma_list() {
-        fn check(input: &str, expected: &str) {
-            assert_eq!(bootstrap_servers(input), expected, "brokers {input:?}");
-        }
-        check("a:9092", "a:9092");
-        check("a:9092,b:9092", "a:9092,b:9092");
-        check(" a:9092 , b:9092 ,", "a:9092,b:9092");
-        check(r#"["a:9092","b:9092"]"#, "a:9092,b:9092");
-        check(r#" [ "a:9092" , " b:9092" ] "#, "a:9092,b:9092");
-        check("[]", "");
-        // Not a JSON array of strings: kept verbatim, as the reference does.
-        check("[not json]", "[not json]");
-        check("[1, 2]", "[1, 2]");
-        check(r#"["a:9092""#, r#"["a:9092""#);
-    }
-
-    #[test]
-    fn the_topic_follows_the_resync_requests_flag() {
-        assert_eq!(TopicKind::from_flags::<&str>(&[]), TopicKind::ChangeLog);
-        assert_eq!(
-            TopicKind::from_flags(&["OTHER_FLAG", RESYNC_REQUESTS_TOPIC_FLAG]),
-            TopicKind::ResyncRequests
-        );
-        assert_eq!(
-            TopicKind::from_flags(&["ocean_kafka_integration_resync_requests_topic_enabled"]),
-            TopicKind::ChangeLog,
-            "flags are case-sensitive"
-        );
-        assert_eq!(TopicKind::ChangeLog.topic("org_1"), "org_1.change.log");
-        assert_eq!(
-            TopicKind::ResyncRequests.topic("org_1"),
-            "org_1.integration.resync.requests"
-        );
-    }
-
-    #[test]
-    fn the_group_is_one_per_integration() {
-        assert_eq!(group_id("org_1", &identity()), "org_1.jira.my-jira");
-        let other = IntegrationIdentity::new("jira", "1.0.0", "other-jira");
-        assert_ne!(group_id("org_1", &identity()), group_id("org_1", &other));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! `KAFKA` (lifecycle.md §5.3): Port tells integrations to resync through a per-organization
+//! `KAFKA` (docs/lifecycle.md §5.3): Port tells integrations to resync through a per-organization
 //! Kafka topic. The listener joins the integration's consumer group, keeps the messages that ask
-//! *this* integration to resync ([`filter`]) and starts each resync through the
+//! *this* integration to resync (`ocean_port_client::changelog`) and starts each resync through the
 //! [`Coordinator`](crate::coordinator::Coordinator), so a newer request supersedes a running
 //! one.
 //!
@@ -42,7 +42,6 @@
 //! listener at once, and shutdown is immediate). It is accepted for compatibility.
 
 pub mod config;
-pub mod filter;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,11 +64,8 @@ use super::{EventListener, ListenerContext, ListenerExit};
 use crate::coordinator::Trigger;
 use crate::report::{AbortReason, ResyncOutcome, ResyncReport};
 
-pub use config::{
-    ClientProperties, RESYNC_REQUESTS_TOPIC_FLAG, TopicKind, bootstrap_servers, client_properties,
-    group_id,
-};
-pub use filter::{IgnoreCause, ResyncCause, Verdict, judge, judge_value};
+pub use config::client_properties;
+pub use ocean_port_client::changelog::{ResyncCause, TopicKind, Verdict, group_id, judge};
 
 /// The longest time a handled message waits to be committed.
 pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);

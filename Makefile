@@ -83,11 +83,14 @@ fmt:
 # static binary that ships; the largest again with 30 % of Port's answers 429/503: wall time and
 # retries); then `ocean map` as a whole process on 100k and 1M records beside Python Ocean's own
 # mapping (its JQEntityProcessor, installed into target/python-ocean-venv when missing) on 10k of
-# the same records; then the mapping and emulator-ingest benches. RECORDS=5000,50000 changes the
-# sizes; FAULTS=0.1 the faulted share (0 skips that run); E2E=1 skips the crate benches;
-# MAP=1 runs only the `ocean map` and Python comparison; RELEASE=1 measures a plain release build.
+# the same records; then the mapping and emulator-ingest benches; then the GitHub integration
+# resyncing a fixture organization of 2,000 repositories twice (the second time on conditional
+# requests). RECORDS=5000,50000 changes the sizes; FAULTS=0.1 the faulted share (0 skips that
+# run); E2E=1 skips the crate benches; MAP=1 runs only the `ocean map` and Python comparison;
+# RELEASE=1 measures a plain release build; GITHUB_REPOS=500 changes the GitHub organization's
+# size, 0 skips it.
 bench:
-	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(MAP),--map-only) $(if $(RELEASE),--release)
+	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(MAP),--map-only) $(if $(RELEASE),--release) $(if $(GITHUB_REPOS),--github-repos $(GITHUB_REPOS))
 
 # Builds (release), starts the Port emulator on a free 127.0.0.1 port, resyncs the fake integration
 # once into it and prints a summary with the catalog view's URL; KEEP=1 keeps the emulator (and

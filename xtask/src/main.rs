@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use xtask::Workspace;
 use xtask::bench::{self, BenchOptions};
+use xtask::bench_github::{self, GithubBenchOptions};
 use xtask::demo::{self, DemoOptions};
 use xtask::static_build::{self, Arch, StaticOptions};
 use xtask::{docker, layout, lint, measure, process, release, run_local};
@@ -65,6 +66,11 @@ enum Task {
         /// Only `ocean map` and Python Ocean's mapping, not the end-to-end runs or crate benches.
         #[arg(long)]
         map_only: bool,
+        /// Repositories of the GitHub integration's benchmark organization (20 pull requests,
+        /// 20 issues, 5 branches each; resynced twice, the second time on conditional
+        /// requests). 0 skips it, and so does `--map-only`.
+        #[arg(long, default_value_t = 2000)]
+        github_repos: u64,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -219,6 +225,7 @@ fn run(task: Task) -> Result<()> {
             map_records,
             python_records,
             map_only,
+            github_repos,
         } => {
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
@@ -241,6 +248,24 @@ fn run(task: Task) -> Result<()> {
                     python_records,
                 },
             )?;
+            if github_repos > 0 && !map_only {
+                let binary = if release {
+                    None
+                } else {
+                    let host = Arch::host().context("no static build for this host's CPU")?;
+                    let built =
+                        static_build::build_static(&ws, &StaticOptions::dist("github", &[host]))?;
+                    built.into_iter().next().map(|b| b.path)
+                };
+                bench_github::bench(
+                    &ws,
+                    &GithubBenchOptions {
+                        repos: github_repos,
+                        binary,
+                        ..GithubBenchOptions::default()
+                    },
+                )?;
+            }
         }
         Task::Static {
             integration,

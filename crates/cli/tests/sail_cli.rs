@@ -314,6 +314,14 @@ fn list_shows_the_workspace_integrations() {
         lines.iter().any(|l| l.starts_with("pagerduty ")),
         "{stdout}"
     );
+    let github = lines
+        .iter()
+        .find(|l| l.starts_with("github "))
+        .expect("github is listed");
+    assert!(
+        github.contains("opt-in (--features kafka)") && github.contains("repository"),
+        "{github}"
+    );
 }
 
 #[test]

@@ -10,8 +10,9 @@
 use crate::webhook::WebhookRoute;
 use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Any error an integration's own code returns.
@@ -74,6 +75,7 @@ pub struct FetchContext {
     selector: Value,
     resync_id: Option<String>,
     cancel: CancellationToken,
+    app_options: Arc<Map<String, Value>>,
 }
 
 impl FetchContext {
@@ -91,6 +93,32 @@ impl FetchContext {
             selector,
             resync_id,
             cancel,
+            app_options: Arc::default(),
+        }
+    }
+
+    /// Attaches the mapping's integration-specific top-level options (every top-level key of
+    /// the `port-app-config` other than Ocean's own, e.g. GitHub's `repositoryType`); the
+    /// lifecycle does this for resyncs and live events.
+    pub fn with_app_options(mut self, options: Arc<Map<String, Value>>) -> Self {
+        self.app_options = options;
+        self
+    }
+
+    /// The mapping's integration-specific top-level options, as written.
+    pub fn app_options(&self) -> &Map<String, Value> {
+        &self.app_options
+    }
+
+    /// One top-level mapping option, deserialised; `Ok(None)` when absent or null.
+    pub fn app_option<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, FetchError> {
+        match self.app_options.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value(value.clone())
+                .map(Some)
+                .map_err(|e| {
+                    FetchError::with_source(format!("reading mapping option `{name}`"), e)
+                }),
         }
     }
 
@@ -247,6 +275,16 @@ pub trait Integration: Send + Sync + 'static {
     async fn on_start(&self, ctx: &StartContext) -> Result<(), BoxError> {
         let _ = ctx;
         Ok(())
+    }
+
+    /// The mapping to use instead of the one Port holds, given the integration's `config` as
+    /// Port holds it — for integrations whose users keep their mapping with the third party
+    /// (GitHub's `repoManagedMapping`, read from a repository). `Ok(None)` (the default) uses
+    /// Port's. Called whenever the lifecycle reads the mapping (every resync, and live events'
+    /// mapping refresh); an error fails that resync, which then deletes nothing.
+    async fn mapping_override(&self, port_config: &Value) -> Result<Option<Value>, BoxError> {
+        let _ = port_config;
+        Ok(None)
     }
 
     /// Runs before every full resync; an error fails the resync before any kind is fetched.

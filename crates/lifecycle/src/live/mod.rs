@@ -173,6 +173,8 @@ struct LiveMapping {
     app: PortAppConfig,
     compiled: Vec<Arc<CompiledResource>>,
     selectors: Vec<Value>,
+    /// The mapping's integration-specific top-level options (`PortAppConfig::extra`).
+    options: Arc<serde_json::Map<String, Value>>,
 }
 
 struct MappingCache {
@@ -503,7 +505,8 @@ impl LiveEvents {
                 mapping.selectors[*index].clone(),
                 None,
                 self.stop.child_token(),
-            );
+            )
+            .with_app_options(mapping.options.clone());
             let event = &event;
             async move {
                 let result = self.handle(processor.as_ref(), event, &ctx).await;
@@ -752,7 +755,7 @@ impl LiveEvents {
                 return Ok(mapping.clone());
             }
         }
-        let app = mapping::load(&self.services.client).await?;
+        let app = mapping::load(&self.services).await?;
         let options = self.services.config.mapping.clone();
         let mapping = tokio::task::spawn_blocking(move || {
             let compiled = app
@@ -766,6 +769,7 @@ impl LiveEvents {
                 .map(|r| serde_json::to_value(&r.selector).unwrap_or(Value::Null))
                 .collect();
             LiveMapping {
+                options: Arc::new(app.extra.clone()),
                 app,
                 compiled,
                 selectors,

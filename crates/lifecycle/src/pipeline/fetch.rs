@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::RunContext;
 use crate::integration::{FetchContext, FetchError, Page};
@@ -22,12 +22,15 @@ pub const EXAMPLES_PER_KIND: usize = 5;
 /// A chunk of raw items and when its page arrived (for the live-write fence).
 pub(super) type Chunk = Result<(Instant, Page), FetchError>;
 
-/// The chunks of raw items of one resource, at most `chunk_items` each.
+/// The chunks of raw items of one resource, at most `chunk_items` each. The fetcher sees the
+/// mapping's integration-specific top-level `options` ([`FetchContext::app_options`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn chunks(
     services: &Services,
     kind: &str,
     index: usize,
     selector: Value,
+    options: Arc<Map<String, Value>>,
     run: &RunContext,
     progress: &Arc<KindProgress>,
     chunk_items: usize,
@@ -38,7 +41,8 @@ pub(super) fn chunks(
         selector,
         Some(run.id.clone()),
         run.cancel.token().child_token(),
-    );
+    )
+    .with_app_options(options);
     let pages = services
         .integration
         .fetch(ctx)

@@ -21,7 +21,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use ocean_mapping::{CompiledResource, ResourceConfig};
 use ocean_model::Entity;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 
 use super::upsert::{WriteOutcome, WriteSpec, write};
@@ -50,12 +50,14 @@ impl KindState {
     }
 }
 
-/// Runs one resource; everything the reconciliation needs goes into `sink`.
+/// Runs one resource; everything the reconciliation needs goes into `sink`. `options` are the
+/// mapping's integration-specific top-level options, handed to the fetcher.
 pub(super) async fn run_kind(
     services: &Services,
     resource: &ResourceConfig,
     index: usize,
     spec: Arc<WriteSpec>,
+    options: &Arc<Map<String, Value>>,
     run: &RunContext,
     sink: &mut KindSink,
 ) -> KindReport {
@@ -86,7 +88,7 @@ pub(super) async fn run_kind(
         state.error(message);
     } else {
         stages(
-            services, resource, index, spec, run, sink, &progress, &mut state,
+            services, resource, index, spec, options, run, sink, &progress, &mut state,
         )
         .await;
         map::log_misconfigured(&services.client, resource, &state.problems).await;
@@ -116,6 +118,7 @@ async fn stages(
     resource: &ResourceConfig,
     index: usize,
     spec: Arc<WriteSpec>,
+    options: &Arc<Map<String, Value>>,
     run: &RunContext,
     sink: &mut KindSink,
     progress: &Arc<KindProgress>,
@@ -135,7 +138,16 @@ async fn stages(
         services.config.map_chunk_items.max(1)
     };
     let selector = serde_json::to_value(&resource.selector).unwrap_or(Value::Null);
-    let chunks = fetch::chunks(services, &kind, index, selector, run, progress, chunk_items);
+    let chunks = fetch::chunks(
+        services,
+        &kind,
+        index,
+        selector,
+        options.clone(),
+        run,
+        progress,
+        chunk_items,
+    );
     let mapped = map::map_chunks(chunks, compiled, services.config.map_workers);
     let mut mapped = pin!(mapped);
 

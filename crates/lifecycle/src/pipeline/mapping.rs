@@ -1,10 +1,12 @@
 //! The mapping a resync (or a live event) runs with: the integration's `port-app-config` as Port
-//! holds it now, read at the start of every resync and never cached across them.
+//! holds it now (or the one the integration provides instead,
+//! [`Integration::mapping_override`](crate::Integration::mapping_override)), read at the start of
+//! every resync and never cached across them.
 
 use ocean_mapping::PortAppConfig;
-use ocean_port_client::PortClient;
 
 use crate::report::SharedPortError;
+use crate::services::Services;
 
 /// Why the mapping could not be had.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -21,6 +23,12 @@ pub enum MappingError {
     /// The mapping does not validate.
     #[error("Invalid port app config found: {0}")]
     Invalid(String),
+    /// The integration's [`mapping_override`](crate::Integration::mapping_override) failed.
+    #[error("the integration could not provide its mapping: {0}")]
+    Override(String),
+    /// The mapping the integration provided does not validate.
+    #[error("Invalid port app config provided by the integration: {0}")]
+    InvalidOverride(String),
 }
 
 impl MappingError {
@@ -30,9 +38,12 @@ impl MappingError {
     }
 }
 
-/// The mapping as Port holds it now: `integration.config`. An empty object is an empty mapping.
-pub(crate) async fn load(client: &PortClient) -> Result<PortAppConfig, MappingError> {
-    let integration = client
+/// The mapping as Port holds it now: `integration.config`, unless the integration provides its
+/// own ([`Integration::mapping_override`](crate::Integration::mapping_override)). An empty object
+/// is an empty mapping.
+pub(crate) async fn load(services: &Services) -> Result<PortAppConfig, MappingError> {
+    let integration = services
+        .client
         .get_integration()
         .await
         .map_err(|e| MappingError::Port(e.into()))?
@@ -40,6 +51,15 @@ pub(crate) async fn load(client: &PortClient) -> Result<PortAppConfig, MappingEr
     let Some(config) = integration.config else {
         return Err(MappingError::NoMapping);
     };
+    let replaced = services
+        .integration
+        .mapping_override(&config)
+        .await
+        .map_err(|e| MappingError::Override(e.to_string()))?;
+    if let Some(mapping) = replaced {
+        return PortAppConfig::from_json(&mapping)
+            .map_err(|e| MappingError::InvalidOverride(e.to_string()));
+    }
     if config.as_object().is_some_and(|m| m.is_empty()) {
         return Ok(PortAppConfig {
             resources: Vec::new(),

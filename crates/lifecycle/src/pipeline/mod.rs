@@ -225,7 +225,7 @@ async fn run_inner(
     kinds: &mut Vec<KindReport>,
     deletion: &mut DeletionReport,
 ) -> ResyncOutcome {
-    let app = match mapping::load(&services.client).await {
+    let app = match mapping::load(services).await {
         Ok(app) => app,
         Err(error) => {
             tracing::error!(%error, "Resync failed: the mapping could not be loaded");
@@ -264,6 +264,7 @@ async fn run_inner(
             .then(RelationTargets::default),
         ..KindSink::default()
     };
+    let options = Arc::new(app.extra.clone());
     for (index, resource) in app.resources.iter().enumerate() {
         if run.cancel.is_cancelled() {
             break;
@@ -273,7 +274,8 @@ async fn run_inner(
             .changed_entity_filter
             .then(|| diff::include_fields(&resource.port.entity.mappings));
         let spec = Arc::new(spec.with_include(include));
-        let report = kind::run_kind(services, resource, index, spec, run, &mut sink).await;
+        let report =
+            kind::run_kind(services, resource, index, spec, &options, run, &mut sink).await;
         kinds.push(report);
     }
     if run.cancel.is_cancelled() {

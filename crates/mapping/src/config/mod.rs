@@ -35,6 +35,10 @@ pub struct PortAppConfig {
     pub entity_deletion_threshold: f64,
     /// The resources, in order.
     pub resources: Vec<ResourceConfig>,
+    /// Every other top-level key, as written: integration-specific options next to the
+    /// resources (e.g. GitHub's `repositoryType`), read by the integration's fetchers.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl Default for PortAppConfig {
@@ -45,6 +49,7 @@ impl Default for PortAppConfig {
             enable_merge_entity: true,
             entity_deletion_threshold: 0.9,
             resources: Vec::new(),
+            extra: Map::new(),
         }
     }
 }
@@ -439,6 +444,20 @@ impl Validator<'_> {
                     .push(self.resource(r, &format!("resources[{i}]"))?);
             }
         }
+        const KNOWN: [&str; 5] = [
+            "deleteDependentEntities",
+            "createMissingRelatedEntities",
+            "enableMergeEntity",
+            "entityDeletionThreshold",
+            "resources",
+        ];
+        config.extra = m
+            .iter()
+            .filter_map(|(k, v)| match &k.node {
+                Node::Str(k) if !KNOWN.contains(&k.as_str()) => Some((k.clone(), v.node.to_json())),
+                _ => None,
+            })
+            .collect();
         Ok(config)
     }
 

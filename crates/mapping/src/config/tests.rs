@@ -132,7 +132,7 @@ fn required_keys_reject_the_whole_config() {
 }
 
 #[test]
-fn unknown_keys_are_ignored_but_selector_extras_are_kept() {
+fn unknown_keys_are_ignored_but_selector_and_top_level_extras_are_kept() {
     let yaml = BASE
         .replace("resources:", "someFlag: 1\nresources:")
         .replace(
@@ -151,6 +151,14 @@ fn unknown_keys_are_ignored_but_selector_extras_are_kept() {
     assert_eq!(
         c.to_request()["resources"][0]["selector"],
         json!({"query": "true", "includeForks": true})
+    );
+    // Integration options next to `resources` (GitHub's `repositoryType`) are kept, and sent.
+    assert_eq!(c.extra.get("someFlag"), Some(&json!(1)));
+    assert_eq!(c.to_request()["someFlag"], json!(1));
+    assert!(
+        c.to_request()["resources"][0]["port"]["entity"]["mappings"]
+            .get("description")
+            .is_none()
     );
 }
 

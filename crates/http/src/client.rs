@@ -66,6 +66,35 @@ struct Counters {
     not_modified: AtomicU64,
 }
 
+impl Counters {
+    fn snapshot(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            not_modified: self.not_modified.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// [`Stats`] counted together by several clients (e.g. every credential's clients of one
+/// integration), given to each with [`HttpClientBuilder::shared_stats`]. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct SharedStats(Arc<Counters>);
+
+impl SharedStats {
+    /// What the clients sharing these counters have done so far.
+    pub fn snapshot(&self) -> Stats {
+        self.0.snapshot()
+    }
+}
+
+impl fmt::Debug for SharedStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.snapshot(), f)
+    }
+}
+
 /// Builds an [`HttpClient`].
 pub struct HttpClientBuilder {
     service: String,
@@ -85,6 +114,7 @@ pub struct HttpClientBuilder {
     auth: Option<Arc<dyn Authenticator>>,
     secret_params: Vec<String>,
     no_retry: Option<Arc<NoRetryRule>>,
+    counters: Option<Arc<Counters>>,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -211,6 +241,13 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Counts into these shared counters instead of the client's own; its
+    /// [`HttpClient::stats`] then reports the shared totals.
+    pub fn shared_stats(mut self, stats: &SharedStats) -> Self {
+        self.counters = Some(stats.0.clone());
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<HttpClient, HttpError> {
         let build_error = |reason: String| HttpError::Build {
@@ -269,7 +306,7 @@ impl HttpClientBuilder {
                 auth: self.auth,
                 secret_params: self.secret_params,
                 no_retry: self.no_retry,
-                counters: Counters::default(),
+                counters: self.counters.unwrap_or_default(),
             }),
         })
     }
@@ -292,7 +329,7 @@ struct Inner {
     auth: Option<Arc<dyn Authenticator>>,
     secret_params: Vec<String>,
     no_retry: Option<Arc<NoRetryRule>>,
-    counters: Counters,
+    counters: Arc<Counters>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -326,6 +363,7 @@ impl HttpClient {
             auth: None,
             secret_params: Vec::new(),
             no_retry: None,
+            counters: None,
         }
     }
 
@@ -344,15 +382,9 @@ impl HttpClient {
         &self.inner.limiter
     }
 
-    /// What the client has done so far.
+    /// What the client (with the clients it shares [`SharedStats`] with) has done so far.
     pub fn stats(&self) -> Stats {
-        let c = &self.inner.counters;
-        Stats {
-            requests: c.requests.load(Ordering::Relaxed),
-            retries: c.retries.load(Ordering::Relaxed),
-            rate_limited: c.rate_limited.load(Ordering::Relaxed),
-            not_modified: c.not_modified.load(Ordering::Relaxed),
-        }
+        self.inner.counters.snapshot()
     }
 
     /// The URL of `path`: an absolute `http(s)` URL as is, else joined to the base URL.
@@ -390,6 +422,7 @@ impl HttpClient {
             headers: HeaderMap::new(),
             body: None,
             idempotent: None,
+            spend_reserve: false,
             retry: None,
             invalid: None,
         }
@@ -468,7 +501,7 @@ impl HttpClient {
                 None => None,
             };
             let label = || self.label(&request.method, &url, credentials.as_deref());
-            if let Err(too_long) = inner.limiter.acquire().await {
+            if let Err(too_long) = inner.limiter.acquire_for(request.spend_reserve).await {
                 return Err(HttpError::RateLimitTooLong {
                     request: label(),
                     wait_seconds: too_long.0.as_secs(),
@@ -646,6 +679,7 @@ pub struct Request {
     headers: HeaderMap,
     body: Option<(HeaderValue, Bytes)>,
     idempotent: Option<bool>,
+    spend_reserve: bool,
     retry: Option<RetryPolicy>,
     invalid: Option<String>,
 }
@@ -806,6 +840,14 @@ impl Request {
     /// HEAD, PUT, DELETE and OPTIONS). Mark read-only POSTs (searches, analytics queries) so.
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = Some(idempotent);
+        self
+    }
+
+    /// Whether this request may use the rate-limit budget's [`Reserve`](crate::Reserve) (a
+    /// live event's request), instead of waiting for the reset once only the reserve is left
+    /// (a resync's). Off by default.
+    pub fn spend_reserve(mut self, spend: bool) -> Self {
+        self.spend_reserve = spend;
         self
     }
 

@@ -51,7 +51,9 @@ pub mod retry;
 pub mod signature;
 
 pub use auth::{AuthError, Authenticator, Credentials, Issued, RefreshingAuth, StaticAuth};
-pub use client::{HttpClient, HttpClientBuilder, NoRetryRule, Request, Response, Stats};
+pub use client::{
+    HttpClient, HttpClientBuilder, NoRetryRule, Request, Response, SharedStats, Stats,
+};
 pub use error::{HttpError, RequestLabel};
 pub use limit::{Rate, RateLimitHeaders, RateLimiter, Reserve};
 pub use link::{Link, find_link, parse_link_header};

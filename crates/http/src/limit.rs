@@ -186,8 +186,15 @@ impl RateLimiter {
 
     /// Waits until one more request may start, and counts it.
     pub async fn acquire(&self) -> Result<(), WaitTooLong> {
+        self.acquire_for(false).await
+    }
+
+    /// Like [`acquire`](Self::acquire); with `spend_reserve`, the request may use the budget's
+    /// [`Reserve`] and waits only when nothing at all remains (what the reserve is kept for:
+    /// live events, while a resync waits for the reset).
+    pub async fn acquire_for(&self, spend_reserve: bool) -> Result<(), WaitTooLong> {
         loop {
-            let wait = self.try_acquire(Instant::now());
+            let wait = self.try_acquire(Instant::now(), spend_reserve);
             match wait {
                 None => return Ok(()),
                 Some(wait) if wait > self.max_wait => return Err(WaitTooLong(wait)),
@@ -200,7 +207,7 @@ impl RateLimiter {
     }
 
     /// Takes a slot now (`None`), or says how long to wait before trying again.
-    fn try_acquire(&self, now: Instant) -> Option<Duration> {
+    fn try_acquire(&self, now: Instant, spend_reserve: bool) -> Option<Duration> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(until) = state.paused_until {
             if until > now {
@@ -211,7 +218,13 @@ impl RateLimiter {
         if let (Some(headers), Some(budget)) = (&self.headers, state.budget) {
             if budget.reset_at <= now {
                 state.budget = None;
-            } else if budget.remaining <= headers.reserved(budget.limit) {
+            } else if budget.remaining
+                <= if spend_reserve {
+                    0
+                } else {
+                    headers.reserved(budget.limit)
+                }
+            {
                 return Some(budget.reset_at - now);
             }
         }
@@ -340,6 +353,36 @@ mod tests {
         limiter.acquire().await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(30));
         assert_eq!(limiter.remaining(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_that_may_spend_the_reserve_go_on_until_nothing_remains() {
+        let limiter = RateLimiter::new(
+            None,
+            Some(RateLimitHeaders::github().reserve(Reserve::Fraction(0.05))),
+        );
+        let reset = OffsetDateTime::now_utc().unix_timestamp() + 100;
+        limiter.observe(&headers(&[
+            ("x-ratelimit-limit", "100"),
+            ("x-ratelimit-remaining", "6"),
+            ("x-ratelimit-reset", &reset.to_string()),
+        ]));
+        let start = Instant::now();
+        limiter.acquire().await.unwrap();
+        assert_eq!(limiter.remaining(), Some(5));
+        // 5 of 100 left: the 5 % reserve. A resync's request would wait for the reset; a live
+        // event's spends the reserve, down to the last request.
+        for left in (0..5).rev() {
+            limiter.acquire_for(true).await.unwrap();
+            assert_eq!(limiter.remaining(), Some(left));
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        limiter.acquire_for(true).await.unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_secs(98),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,7 +10,6 @@
 use crate::client::{GithubClient, GithubError};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ocean::Secret;
-use reqwest::header::HeaderValue;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -133,7 +132,11 @@ impl InstallationToken {
             &self.id.to_string(),
             "access_tokens",
         ]);
-        let answer = self.app.post_json(&url, &serde_json::json!({})).await?;
+        // Minting twice does no harm: the mint may be retried.
+        let answer = self
+            .app
+            .post_json(&url, &serde_json::json!({}), true)
+            .await?;
         let token = answer.get("token").and_then(Value::as_str).ok_or_else(|| {
             GithubError::Auth(format!(
                 "GitHub minted no token for installation {} (no `token` in the answer)",
@@ -193,23 +196,15 @@ impl Credential {
         }
     }
 
-    /// The `Authorization` header value.
-    pub async fn authorization(&self) -> Result<HeaderValue, GithubError> {
-        let token = match self {
+    /// The bearer token to send now: the PAT, a fresh App JWT, or the installation's token
+    /// (minted when there is none or it is about to expire).
+    pub async fn token(&self) -> Result<Secret, GithubError> {
+        Ok(match self {
             Credential::Token { token } => token.clone(),
             Credential::App(key) => key.jwt()?,
-            // Boxed: minting a token is itself a request through the client.
+            // Boxed: minting a token is itself a request through the App's client.
             Credential::Installation(source) => Box::pin(source.token()).await?,
-        };
-        let mut value =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                GithubError::Auth(
-                    "the GitHub token contains characters that cannot be sent in an HTTP header"
-                        .to_owned(),
-                )
-            })?;
-        value.set_sensitive(true);
-        Ok(value)
+        })
     }
 
     /// After a 401: whether a fresh token may help (an installation token was replaced).

@@ -3,7 +3,7 @@
 //! organizations' webhooks at startup.
 
 use crate::accounts::Accounts;
-use crate::client::{ClientOptions, EtagCache, GithubError, Purpose, RetryPolicy, Stats};
+use crate::client::{ClientOptions, EtagCache, GithubError, Purpose, Stats, retry_policy};
 use crate::config::{GithubConfig, InvalidConfig};
 use crate::kinds::{self, Env, KINDS, KindError};
 use crate::selectors::AppOptions;
@@ -66,13 +66,13 @@ pub struct Github {
 impl Github {
     /// Builds the integration from its configuration (checked first).
     pub fn new(config: GithubConfig) -> Result<Self, BuildError> {
-        Self::with_retry_policy(config, RetryPolicy::default())
+        Self::with_retry_policy(config, retry_policy())
     }
 
     /// Builds the integration with an explicit retry policy (tests use short delays).
     pub fn with_retry_policy(
         config: GithubConfig,
-        policy: RetryPolicy,
+        policy: ocean::http::RetryPolicy,
     ) -> Result<Self, BuildError> {
         config.validate()?;
         let cache = match EtagCache::open(config.http_cache_dir()) {

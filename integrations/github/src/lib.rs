@@ -22,7 +22,7 @@ pub mod repos;
 pub mod selectors;
 pub mod webhooks;
 
-pub use client::{GithubClient, GithubError, RetryPolicy};
+pub use client::{GithubClient, GithubError, retry_policy};
 pub use config::{GithubConfig, GithubUrls, InvalidConfig};
 pub use integration::{BuildError, Github};
 pub use kinds::KINDS;

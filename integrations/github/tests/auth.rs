@@ -90,7 +90,9 @@ async fn a_jwt_signed_with_another_key_is_refused() {
     let (_, error) = fetch_with(&it, "repository", json!({}), json!({})).await;
     let text = error.unwrap().chain();
     assert!(
-        text.contains("GET /app/installations") && text.contains("401"),
+        text.contains("GET http://127.0.0.1:")
+            && text.contains("/app/installations")
+            && text.contains("401"),
         "{text}"
     );
     assert!(!text.contains("BEGIN"), "{text}");
@@ -168,7 +170,8 @@ async fn a_wrong_token_fails_the_kind_naming_the_request() {
     let (_, error) = fetch_with(&it, "organization", json!({}), json!({})).await;
     let text = error.unwrap().chain();
     assert!(
-        text.contains("GET /users/acme")
+        text.contains("GET http://127.0.0.1:")
+            && text.contains("/users/acme")
             && text.contains("401")
             && text.contains("Bad credentials"),
         "{text}"

@@ -159,7 +159,9 @@ async fn failed_listings_fail_their_kind_and_delete_nothing() {
         .find(|k| k.kind == "pull-request")
         .unwrap();
     assert!(
-        pr_kind.errors[0].contains("GET /repos/acme/repo-0001/pulls"),
+        // The request, by method and full URL.
+        pr_kind.errors[0].contains("GET http://127.0.0.1:")
+            && pr_kind.errors[0].contains("/repos/acme/repo-0001/pulls?"),
         "{:?}",
         pr_kind.errors
     );

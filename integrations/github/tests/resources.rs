@@ -2,7 +2,7 @@
 //! are the code's (credentials named by their variables when missing), its features list every
 //! kind, the default mapping (and the all-kinds test mapping) map every field of what the
 //! integration fetches into properties and relations their blueprints declare, and
-//! `.port/examples/<kind>/a.json` holds a sample item of every kind that maps cleanly.
+//! `.port/examples/<kind>.json` holds sample items (a list) of every kind that map cleanly.
 //!
 //! `OCEAN_GITHUB_WRITE_EXAMPLES=1 cargo test -p ocean-github --test resources` rewrites the
 //! examples from the fixture GitHub.
@@ -140,33 +140,7 @@ fn map_checked(
         .into_iter()
         .map(|entity| {
             let entity = serde_json::to_value(&entity).unwrap();
-            let bp_id = entity["blueprint"].as_str().unwrap().to_owned();
-            let bp = blueprints
-                .iter()
-                .find(|b| b["identifier"] == bp_id)
-                .unwrap_or_else(|| panic!("no blueprint {bp_id}"));
-            for key in entity["properties"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k)
-            {
-                assert!(
-                    bp["schema"]["properties"].get(key).is_some(),
-                    "{bp_id} has no property {key}"
-                );
-            }
-            for key in entity["relations"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k)
-            {
-                assert!(
-                    bp["relations"].get(key).is_some(),
-                    "{bp_id} has no relation {key}"
-                );
-            }
+            ocean::testing::assert_declared(&entity, blueprints);
             entity
         })
         .collect()
@@ -222,11 +196,12 @@ async fn every_kind_has_an_example_that_maps_cleanly() {
                 serde_json::to_value(&resource.selector).unwrap(),
             )
             .await;
-            let folder = dir().join(".port/examples").join(&resource.kind);
-            std::fs::create_dir_all(&folder).unwrap();
+            let file = dir()
+                .join(".port/examples")
+                .join(format!("{}.json", resource.kind));
             std::fs::write(
-                folder.join("a.json"),
-                serde_json::to_string_pretty(&raw[0]).unwrap() + "\n",
+                file,
+                serde_json::to_string_pretty(&raw[..1]).unwrap() + "\n",
             )
             .unwrap();
         }
@@ -236,11 +211,11 @@ async fn every_kind_has_an_example_that_maps_cleanly() {
     for resource in &app.resources {
         let file = dir()
             .join(".port/examples")
-            .join(&resource.kind)
-            .join("a.json");
+            .join(format!("{}.json", resource.kind));
         let text =
             std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let example: Value = serde_json::from_str(&text).unwrap();
-        map_checked(resource, &resources.blueprints, &[example]);
+        let examples: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert!(!examples.is_empty(), "{}", file.display());
+        map_checked(resource, &resources.blueprints, &examples);
     }
 }

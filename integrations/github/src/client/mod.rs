@@ -1,16 +1,22 @@
-//! The GitHub API client: one per credential, shared by every kind and webhook that uses it.
+//! The GitHub API client: one per credential, shared by every kind and webhook that uses it,
+//! built on the SDK's HTTP toolkit (`ocean::http`).
 //!
-//! - REST requests with `Link` pagination (`per_page=100`, the `next` URL followed as given),
-//!   GraphQL requests with cursor pagination.
-//! - Headers on every request: `Authorization: Bearer …`, `Accept: application/vnd.github+json`,
-//!   `X-GitHub-Api-Version: 2022-11-28`.
-//! - The credential's [`RateLimiter`]s (REST and GraphQL): primary limits with the reservation
-//!   threshold for resyncs, secondary limits, bounded concurrency.
-//! - Retries: rate-limited answers are waited out (never failed, up to
-//!   [`RetryPolicy::max_wait`] per wait); 5xx and connection failures are retried with
-//!   exponential backoff; a `500`/`502`/`504` on a paginated request first halves the page size
-//!   (down to 25, keeping the offset: `page` is rewritten) as the reference does; a 401 with an
-//!   installation token mints a new token once.
+//! - Two [`HttpClient`]s per credential, REST and GraphQL (GitHub counts their quotas apart),
+//!   each with its own rate limiter and concurrency limit ([`REST_CONCURRENCY`],
+//!   [`GRAPHQL_CONCURRENCY`]); every kind and webhook of the credential shares them.
+//! - Primary limits from `x-ratelimit-*`: once `resyncRatelimitReservationThreshold` percent of
+//!   the quota is used, resync requests wait for the reset and leave the rest to live events
+//!   ([`Purpose::Live`] requests spend the reserve); secondary limits (`retry-after`, a 403
+//!   with `remaining: 0`) pause every request of the credential and are waited out (up to
+//!   [`MAX_RATE_LIMIT_WAIT`] per wait), not failed. GraphQL's `RATE_LIMITED` errors pause the
+//!   GraphQL limiter for a minute.
+//! - Retries ([`retry_policy`]): 5xx and connection failures with exponential backoff; a
+//!   `500`/`502`/`504` on a paginated request first halves the page size (down to
+//!   [`MIN_PAGE_SIZE`], keeping the offset: `page` is rewritten) as the reference does; a 401
+//!   with an installation token mints a new token once. A `POST` that may have created
+//!   something (a webhook) is not retried.
+//! - Headers on every request: `Authorization: Bearer …` (only to the API's origin),
+//!   `Accept: application/vnd.github+json`, `X-GitHub-Api-Version: 2022-11-28`.
 //! - Conditional requests: every `GET` sends the `ETag` of its cached answer, and a `304` is
 //!   answered from the [`cache`] (GitHub does not count it against the quota).
 //!
@@ -19,18 +25,18 @@
 
 pub mod cache;
 pub mod error;
-pub mod ratelimit;
 
 pub use cache::{CachedAnswer, EtagCache};
-pub use error::{GithubError, RequestLabel, error_message};
-pub use ratelimit::{Purpose, Quota, RateLimiter};
+pub use error::{GithubError, error_message};
 
 use crate::auth::Credential;
 use crate::config::GithubUrls;
 use bytes::Bytes;
 use futures::stream::BoxStream;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
-use reqwest::{Method, StatusCode};
+use ocean::http::{
+    AuthError, Authenticator, Credentials, HttpClient, HttpError, Method, RateLimitHeaders,
+    RateLimiter, Request, RequestLabel, Reserve, Response, RetryPolicy, SharedStats, StatusCode,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,63 +54,42 @@ pub const PAGE_SIZE: u32 = 100;
 pub const MIN_PAGE_SIZE: u32 = 25;
 /// Nodes asked for per GraphQL page (as the reference).
 pub const GRAPHQL_PAGE_SIZE: u32 = 25;
+/// REST requests in flight per credential (as the reference).
+pub const REST_CONCURRENCY: usize = 10;
+/// GraphQL requests in flight per credential (as the reference).
+pub const GRAPHQL_CONCURRENCY: usize = 5;
+/// How long one request may take, body included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest single wait for a rate limit's reset; a longer one fails the request.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+/// How long a GraphQL `RATE_LIMITED` error (which carries no reset time) pauses the credential's
+/// GraphQL requests.
+pub const GRAPHQL_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 
-/// How many times, and how long, to retry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts of a request that fails with a 5xx or cannot be sent (the first included).
-    pub max_attempts: u32,
-    /// Rate-limited answers waited out for one request before giving up.
-    pub rate_limit_retries: u32,
-    /// The first backoff delay; it doubles on every retry.
-    pub base_delay: Duration,
-    /// The longest backoff delay.
-    pub max_delay: Duration,
-    /// The longest single wait for a rate limit's reset; longer waits fail the request.
-    pub max_wait: Duration,
-    /// The timeout of one request.
-    pub timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            rate_limit_retries: 10,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(60),
-            max_wait: Duration::from_secs(3600),
-            timeout: Duration::from_secs(120),
-        }
+/// The integration's retry policy: 4 retries of a 5xx or a failed connection (5 attempts in
+/// all), 10 of rate-limited answers, 1 s doubling to 60 s. Tests pass `retry_policy().fast()`.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 4,
+        rate_limit_retries: Some(10),
+        ..RetryPolicy::default()
     }
 }
 
-impl RetryPolicy {
-    /// The same retry counts with tiny delays, for tests (rate-limit waits still last as long
-    /// as the server asks, up to 10 s).
-    pub fn fast() -> Self {
-        RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            max_wait: Duration::from_secs(10),
-            timeout: Duration::from_secs(20),
-            ..RetryPolicy::default()
-        }
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
+/// Who is asking: a resync is held back by the reservation threshold, live events are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A full resync.
+    Resync,
+    /// A webhook, the startup hook registration, anything else.
+    Live,
 }
 
-/// Counters of what the client did, for logs, the benchmark and tests.
+/// Counters of what the clients did, for logs, the benchmark and tests.
 #[derive(Debug, Default)]
 pub struct Stats {
-    requests: AtomicU64,
-    not_modified: AtomicU64,
-    rate_limited: AtomicU64,
-    retries: AtomicU64,
+    http: SharedStats,
+    graphql_rate_limited: AtomicU64,
     degraded: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -115,7 +100,7 @@ pub struct StatsSnapshot {
     pub requests: u64,
     /// Of those, answered `304 Not Modified` from the cache.
     pub not_modified: u64,
-    /// Rate-limited answers waited out.
+    /// Rate-limited answers waited out (GraphQL `RATE_LIMITED` errors included).
     pub rate_limited: u64,
     /// Retries after a 5xx or a connection failure.
     pub retries: u64,
@@ -132,11 +117,12 @@ impl Stats {
 
     /// The counters now.
     pub fn snapshot(&self) -> StatsSnapshot {
+        let http = self.http.snapshot();
         StatsSnapshot {
-            requests: self.requests.load(Ordering::Relaxed),
-            not_modified: self.not_modified.load(Ordering::Relaxed),
-            rate_limited: self.rate_limited.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
+            requests: http.requests,
+            not_modified: http.not_modified,
+            rate_limited: http.rate_limited + self.graphql_rate_limited.load(Ordering::Relaxed),
+            retries: http.retries,
             degraded: self
                 .degraded
                 .lock()
@@ -146,16 +132,11 @@ impl Stats {
     }
 }
 
-/// Which of GitHub's APIs a request goes to (they have separate quotas).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
-    Rest,
-    GraphQl,
-}
-
 /// An answer: status, the `Link` header, the body.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// The request it answers (for errors about its content).
+    pub label: RequestLabel,
     /// The status (a `304` answered from the cache is reported as `200`).
     pub status: StatusCode,
     /// The `Link` header, for pagination.
@@ -174,15 +155,16 @@ pub struct GithubClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    rest: HttpClient,
+    graphql: HttpClient,
     urls: GithubUrls,
     credential: Credential,
     scope: String,
     cache_scope: String,
-    rest: RateLimiter,
-    graphql: RateLimiter,
     cache: Option<EtagCache>,
-    policy: RetryPolicy,
+    /// The policy of a request whose page can still shrink: a 500, 502 or 504 is returned at
+    /// once, so that the page is asked for again smaller.
+    shrinkable: RetryPolicy,
     stats: Arc<Stats>,
 }
 
@@ -201,7 +183,7 @@ impl fmt::Debug for GithubClient {
 pub struct ClientOptions {
     /// The URLs of the GitHub to talk to.
     pub urls: GithubUrls,
-    /// Retries and waits.
+    /// Retries and waits ([`retry_policy`]).
     pub policy: RetryPolicy,
     /// The resync reservation threshold, percent.
     pub threshold: u8,
@@ -209,6 +191,26 @@ pub struct ClientOptions {
     pub cache: Option<EtagCache>,
     /// Shared counters.
     pub stats: Arc<Stats>,
+}
+
+/// A credential as the SDK's clients use it: a bearer token (a PAT, the App's JWT, an
+/// installation token minted on demand); a 401 on an installation token mints a new one.
+struct CredentialAuth(Credential);
+
+#[ocean::prelude::async_trait]
+impl Authenticator for CredentialAuth {
+    async fn credentials(&self) -> Result<Arc<Credentials>, AuthError> {
+        let token = self
+            .0
+            .token()
+            .await
+            .map_err(|e| AuthError::new(e.to_string()))?;
+        Credentials::bearer(&token).map(Arc::new)
+    }
+
+    async fn rejected(&self, _used: &Arc<Credentials>) -> bool {
+        self.0.refresh().await
+    }
 }
 
 /// `GET` URL plus query pairs, percent-encoded.
@@ -228,23 +230,6 @@ pub fn with_query(url: &str, query: &[(&str, String)]) -> String {
         }
         Err(_) => url.to_owned(),
     }
-}
-
-/// The URL of the `rel="next"` page in a `Link` header.
-pub fn next_link(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let mut pieces = part.split(';');
-        let target = pieces.next()?.trim();
-        let is_next = pieces.any(|p| {
-            let p = p.trim();
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        if !is_next {
-            return None;
-        }
-        let url = target.strip_prefix('<')?.strip_suffix('>')?;
-        Some(url.to_owned())
-    })
 }
 
 /// The same request with half the page size (at least [`MIN_PAGE_SIZE`]) and its `page`
@@ -292,25 +277,26 @@ fn reduce_graphql_page(body: &Value) -> Option<Value> {
     Some(body)
 }
 
+/// `policy` less the retries of the gateway errors a smaller page may avoid: a request whose
+/// page can still shrink gets them back at once and asks again for a smaller page.
+fn shrinkable_policy(policy: &RetryPolicy) -> RetryPolicy {
+    let mut shrinkable = policy.clone();
+    shrinkable
+        .retry_statuses
+        .retain(|s| !matches!(s, 500 | 502 | 504));
+    shrinkable
+}
+
+/// Whether an error is the gateway error that a smaller page may avoid.
+fn is_gateway_error(error: &HttpError) -> bool {
+    error
+        .status()
+        .is_some_and(|s| matches!(s.as_u16(), 500 | 502 | 504))
+}
+
 impl GithubClient {
     /// A client for `credential`.
     pub fn new(credential: Credential, options: ClientOptions) -> Result<Self, GithubError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_GITHUB));
-        headers.insert(
-            "x-github-api-version",
-            HeaderValue::from_static(API_VERSION),
-        );
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("ocean-github/", env!("CARGO_PKG_VERSION"))),
-        );
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(options.policy.timeout)
-            .build()
-            .map_err(GithubError::Build)?;
         let scope = credential.scope();
         let cache_scope = match &credential {
             // Two tokens are two users: their answers are kept apart.
@@ -321,26 +307,41 @@ impl GithubClient {
             }
             _ => scope.clone(),
         };
-        let key = format!("{} {scope}", options.urls.rest);
+        // GitHub's threshold is the share of the quota a resync may use; the SDK's reserve is
+        // the share it leaves.
+        let reserve = Reserve::Fraction(f64::from(100 - options.threshold.min(100)) / 100.0);
+        let auth: Arc<dyn Authenticator> = Arc::new(CredentialAuth(credential.clone()));
+        let build = |base: &str, concurrency: usize| {
+            HttpClient::builder("GitHub")
+                .base_url(base)
+                .user_agent(concat!("ocean-github/", env!("CARGO_PKG_VERSION")))
+                .header("accept", ACCEPT_GITHUB)
+                .header("x-github-api-version", API_VERSION)
+                .timeout(REQUEST_TIMEOUT)
+                .retry(options.policy.clone())
+                .concurrency(concurrency)
+                .limiter(
+                    RateLimiter::new(None, Some(RateLimitHeaders::github().reserve(reserve)))
+                        .max_wait(MAX_RATE_LIMIT_WAIT),
+                )
+                .max_rate_limit_wait(MAX_RATE_LIMIT_WAIT)
+                .authenticator(auth.clone())
+                .shared_stats(&options.stats.http)
+                .build()
+        };
+        let rest = build(&options.urls.rest, REST_CONCURRENCY)?;
+        let graphql = build(&options.urls.graphql, GRAPHQL_CONCURRENCY)?;
+        let shrinkable = shrinkable_policy(&options.policy);
         Ok(GithubClient {
             inner: Arc::new(Inner {
-                http,
-                rest: RateLimiter::new(
-                    format!("rest {key}"),
-                    ratelimit::REST_CONCURRENCY,
-                    options.threshold,
-                ),
-                graphql: RateLimiter::new(
-                    format!("graphql {key}"),
-                    ratelimit::GRAPHQL_CONCURRENCY,
-                    options.threshold,
-                ),
+                rest,
+                graphql,
                 urls: options.urls,
                 credential,
                 scope,
                 cache_scope,
                 cache: options.cache,
-                policy: options.policy,
+                shrinkable,
                 stats: options.stats,
             }),
             purpose: Purpose::Live,
@@ -370,9 +371,9 @@ impl GithubClient {
         &self.inner.stats
     }
 
-    /// The REST limiter (tests and logs).
+    /// The REST rate limiter (tests and logs).
     pub fn rest_limiter(&self) -> &RateLimiter {
-        &self.inner.rest
+        self.inner.rest.limiter()
     }
 
     /// The URLs this client talks to.
@@ -398,8 +399,8 @@ impl GithubClient {
         query: &[(&str, String)],
     ) -> Result<Value, GithubError> {
         let url = with_query(url, query);
-        let answer = self.send(Method::GET, &url, None, Api::Rest).await?;
-        parse_json(&url, &answer.body)
+        let answer = self.rest(Method::GET, &url, None, None).await?;
+        parse_json(&answer)
     }
 
     /// Like [`GithubClient::get_json`], with `404` (and the statuses in `absent`) as `None`.
@@ -417,20 +418,27 @@ impl GithubClient {
         }
     }
 
-    /// A REST `POST` with a JSON body.
-    pub async fn post_json(&self, url: &str, body: &Value) -> Result<Value, GithubError> {
+    /// A REST `POST` with a JSON body. `idempotent`: whether sending it twice does no harm (a
+    /// token mint), so that a 5xx or a lost connection may be retried; a `POST` that creates
+    /// something (a webhook) is sent once.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &Value,
+        idempotent: bool,
+    ) -> Result<Value, GithubError> {
         let answer = self
-            .send(Method::POST, url, Some(body.clone()), Api::Rest)
+            .rest(Method::POST, url, Some(body), Some(idempotent))
             .await?;
-        parse_json_or_empty(url, &answer.body)
+        parse_json_or_empty(&answer)
     }
 
-    /// A REST `PATCH` with a JSON body.
+    /// A REST `PATCH` with a JSON body (it sets values: sending it twice does no harm).
     pub async fn patch_json(&self, url: &str, body: &Value) -> Result<Value, GithubError> {
         let answer = self
-            .send(Method::PATCH, url, Some(body.clone()), Api::Rest)
+            .rest(Method::PATCH, url, Some(body), Some(true))
             .await?;
-        parse_json_or_empty(url, &answer.body)
+        parse_json_or_empty(&answer)
     }
 
     /// Every page of a REST list: `url` plus `query` plus `per_page=100`, then each `Link`
@@ -451,9 +459,12 @@ impl GithubClient {
         Box::pin(async_stream::try_stream! {
             let mut next = Some(first);
             while let Some(url) = next.take() {
-                let answer = client.send(Method::GET, &url, None, Api::Rest).await?;
-                let items = list_items(&url, &answer.body, envelope)?;
-                next = answer.link.as_deref().and_then(next_link);
+                let answer = client.rest(Method::GET, &url, None, None).await?;
+                let items = list_items(&answer, envelope)?;
+                next = answer
+                    .link
+                    .as_deref()
+                    .and_then(|link| ocean::http::find_link(link, "next"));
                 if items.is_empty() {
                     break;
                 }
@@ -472,15 +483,31 @@ impl GithubClient {
         variables: Value,
         tolerated: &[&str],
     ) -> Result<Value, GithubError> {
-        let body = serde_json::json!({"query": query, "variables": variables});
-        let url = self.inner.urls.graphql.clone();
-        let label = RequestLabel(format!("POST graphql {name}"));
+        let mut body = serde_json::json!({"query": query, "variables": variables});
         let mut limited = 0;
         loop {
-            let answer = self
-                .send(Method::POST, &url, Some(body.clone()), Api::GraphQl)
-                .await?;
-            let value = parse_json(&url, &answer.body)?;
+            let shrinkable = reduce_graphql_page(&body).is_some();
+            // A query reads: sending it twice does no harm.
+            let mut request = self
+                .inner
+                .graphql
+                .post(&self.inner.urls.graphql)
+                .json(&body)
+                .idempotent(true)
+                .spend_reserve(self.purpose == Purpose::Live);
+            if shrinkable {
+                request = request.retry(self.inner.shrinkable.clone());
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) if shrinkable && is_gateway_error(&error) => {
+                    tracing::warn!(query = name, %error, "GitHub answered with a gateway error: retrying with a smaller page");
+                    body = reduce_graphql_page(&body).unwrap_or(body);
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let value: Value = response.json()?;
             let errors = value
                 .get("errors")
                 .and_then(Value::as_array)
@@ -493,20 +520,22 @@ impl GithubClient {
                 .iter()
                 .map(|e| e.get("type").and_then(Value::as_str).unwrap_or("ERROR"))
                 .collect();
-            if types.contains(&"RATE_LIMITED") && limited < self.inner.policy.rate_limit_retries {
+            if types.contains(&"RATE_LIMITED")
+                && limited < self.inner.shrinkable.rate_limit_budget()
+            {
                 limited += 1;
                 self.inner
                     .stats
-                    .rate_limited
+                    .graphql_rate_limited
                     .fetch_add(1, Ordering::Relaxed);
-                let wait = self
-                    .inner
+                self.inner
                     .graphql
-                    .limited(&HeaderMap::new(), Duration::from_secs(60));
+                    .limiter()
+                    .pause_for(GRAPHQL_RATE_LIMIT_PAUSE);
                 tracing::warn!(
                     query = name,
-                    seconds = wait.as_secs(),
-                    "GitHub GraphQL rate limit"
+                    seconds = GRAPHQL_RATE_LIMIT_PAUSE.as_secs(),
+                    "GitHub GraphQL rate limit: pausing GraphQL requests"
                 );
                 continue;
             }
@@ -527,7 +556,8 @@ impl GithubClient {
                 .collect::<Vec<_>>()
                 .join("; ");
             return Err(GithubError::GraphQl {
-                request: label,
+                request: response.label().clone(),
+                query: name.to_owned(),
                 messages,
             });
         }
@@ -586,233 +616,133 @@ impl GithubClient {
         })
     }
 
-    /// Sends one request with the limiter, retries, page-size reduction and the cache.
-    async fn send(
+    /// Sends one REST request with the credential's client, the page-size reduction and the
+    /// conditional-request cache (`GET`s only).
+    async fn rest(
         &self,
         method: Method,
         url: &str,
-        body: Option<Value>,
-        api: Api,
+        body: Option<&Value>,
+        idempotent: Option<bool>,
     ) -> Result<Answer, GithubError> {
         let inner = &*self.inner;
-        let limiter = match api {
-            Api::Rest => &inner.rest,
-            Api::GraphQl => &inner.graphql,
-        };
-        let policy = &inner.policy;
+        let is_get = method == Method::GET;
         let mut url = url.to_owned();
-        let mut body = body;
-        let mut attempts = 0u32;
-        let mut failures = 0u32;
-        let mut limited = 0u32;
-        let mut refreshed = false;
         loop {
-            attempts += 1;
-            let label = || RequestLabel::new(&method, &url);
-            let slot = limiter
-                .acquire(self.purpose, policy.max_wait)
-                .await
-                .map_err(|wait_seconds| GithubError::RateLimitTooLong {
-                    request: label(),
-                    wait_seconds,
-                    max_seconds: policy.max_wait.as_secs(),
-                })?;
-            let authorization = inner.credential.authorization().await?;
-            let cached = match (&inner.cache, method == Method::GET) {
+            let cached = match (&inner.cache, is_get) {
                 (Some(cache), true) => cache.get(&inner.cache_scope, &url).await,
                 _ => None,
             };
-            let mut request = inner
-                .http
+            let smaller = if is_get { reduce_page_size(&url) } else { None };
+            let mut request: Request = inner
+                .rest
                 .request(method.clone(), &url)
-                .header(AUTHORIZATION, authorization);
+                .spend_reserve(self.purpose == Purpose::Live);
             if let Some(cached) = &cached {
-                request = request.header("if-none-match", &cached.etag);
+                request = request.if_none_match(&cached.etag);
             }
-            if let Some(body) = &body {
+            if let Some(body) = body {
                 request = request.json(body);
             }
-            inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = request.send().await;
-            let (status, headers, bytes) = match sent {
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    limiter.observe(&headers);
-                    match response.bytes().await {
-                        Ok(bytes) => (status, headers, bytes),
-                        Err(source) => {
-                            drop(slot);
-                            failures += 1;
-                            if failures >= policy.max_attempts {
-                                return Err(GithubError::Transport {
-                                    request: label(),
-                                    attempts,
-                                    source,
-                                });
-                            }
-                            inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(policy.backoff(failures)).await;
-                            continue;
-                        }
-                    }
-                }
-                Err(source) => {
-                    drop(slot);
-                    failures += 1;
-                    if failures >= policy.max_attempts {
-                        return Err(GithubError::Transport {
-                            request: label(),
-                            attempts,
-                            source,
-                        });
-                    }
-                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(request = %label(), error = %source, "retrying a GitHub request");
-                    tokio::time::sleep(policy.backoff(failures)).await;
-                    continue;
-                }
+            if let Some(idempotent) = idempotent {
+                request = request.idempotent(idempotent);
+            }
+            if smaller.is_some() {
+                request = request.retry(inner.shrinkable.clone());
+            }
+            let error = match request.send().await {
+                Ok(response) => return self.answer(&url, response, cached, is_get).await,
+                Err(error) => error,
             };
-            drop(slot);
-            let link = headers
-                .get("link")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            if status == StatusCode::NOT_MODIFIED {
-                if let Some(cached) = cached {
-                    inner.stats.not_modified.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Answer {
-                        status: StatusCode::OK,
-                        link: cached.link,
-                        body: cached.body,
-                        from_cache: true,
-                    });
-                }
-            }
-            if status.is_success() {
-                if let (Some(cache), true) = (&inner.cache, method == Method::GET) {
-                    if let Some(etag) = headers.get("etag").and_then(|v| v.to_str().ok()) {
-                        let answer = CachedAnswer {
-                            etag: etag.to_owned(),
-                            link: link.clone(),
-                            body: bytes.clone(),
-                        };
-                        cache.put(&inner.cache_scope, &url, &answer).await;
-                    }
-                }
-                return Ok(Answer {
-                    status,
-                    link,
-                    body: bytes,
-                    from_cache: false,
-                });
-            }
-            if ratelimit::is_rate_limited(status, &headers) && limited < policy.rate_limit_retries {
-                limited += 1;
-                inner.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                let wait = limiter.limited(
-                    &headers,
-                    policy.backoff(limited).max(Duration::from_secs(1)),
-                );
-                tracing::warn!(
-                    request = %label(),
-                    status = status.as_u16(),
-                    seconds = wait.as_secs_f64(),
-                    "GitHub rate limit reached: waiting, then retrying"
-                );
+            if let (Some(smaller), true) = (smaller, is_gateway_error(&error)) {
+                tracing::warn!(%error, "GitHub answered with a gateway error: retrying with a smaller page");
+                url = smaller;
                 continue;
-            }
-            if status == StatusCode::UNAUTHORIZED && !refreshed && inner.credential.refresh().await
-            {
-                refreshed = true;
-                continue;
-            }
-            let server_error = status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT;
-            if matches!(status.as_u16(), 500 | 502 | 504) {
-                let reduced = match api {
-                    Api::Rest if method == Method::GET => reduce_page_size(&url).map(|u| (u, None)),
-                    Api::GraphQl => body
-                        .as_ref()
-                        .and_then(reduce_graphql_page)
-                        .map(|b| (url.clone(), Some(b))),
-                    _ => None,
-                };
-                if let Some((smaller, new_body)) = reduced {
-                    tracing::warn!(
-                        request = %label(),
-                        status = status.as_u16(),
-                        "GitHub answered with a gateway error: retrying with a smaller page"
-                    );
-                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    url = smaller;
-                    if new_body.is_some() {
-                        body = new_body;
-                    }
-                    continue;
-                }
-            }
-            if server_error {
-                failures += 1;
-                if failures < policy.max_attempts {
-                    inner.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    let delay = ratelimit::retry_after(&headers, std::time::SystemTime::now())
-                        .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
-                        .map(|d| d.min(policy.max_delay))
-                        .unwrap_or_else(|| policy.backoff(failures));
-                    tracing::debug!(request = %label(), status = status.as_u16(), "retrying a GitHub request");
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
             }
             if cached.is_some() {
                 if let Some(cache) = &inner.cache {
                     cache.remove(&inner.cache_scope, &url).await;
                 }
             }
-            return Err(GithubError::Status {
-                request: label(),
-                status,
-                attempts,
-                message: error_message(&bytes),
-            });
+            return Err(error.into());
         }
+    }
+
+    /// The answer of a 2xx or 304: a 304 from the cache, a fresh `GET`'s answer into it.
+    async fn answer(
+        &self,
+        url: &str,
+        response: Response,
+        cached: Option<CachedAnswer>,
+        is_get: bool,
+    ) -> Result<Answer, GithubError> {
+        let inner = &*self.inner;
+        let label = response.label().clone();
+        if response.is_not_modified() {
+            return match cached {
+                Some(cached) => Ok(Answer {
+                    label,
+                    status: StatusCode::OK,
+                    link: cached.link,
+                    body: cached.body,
+                    from_cache: true,
+                }),
+                None => Err(response
+                    .shape_error("a body (it answered 304 Not Modified to a request that was not conditional)")
+                    .into()),
+            };
+        }
+        let link = response.header("link").map(str::to_owned);
+        let status = response.status();
+        if let (Some(cache), Some(etag), true) = (&inner.cache, response.etag(), is_get) {
+            let answer = CachedAnswer {
+                etag: etag.to_owned(),
+                link: link.clone(),
+                body: response.body().clone(),
+            };
+            cache.put(&inner.cache_scope, url, &answer).await;
+        }
+        Ok(Answer {
+            label,
+            status,
+            link,
+            body: response.into_body(),
+            from_cache: false,
+        })
     }
 }
 
-fn parse_json(url: &str, body: &[u8]) -> Result<Value, GithubError> {
-    serde_json::from_slice(body).map_err(|source| GithubError::NotJson {
-        request: RequestLabel::new(&Method::GET, url),
-        source,
+fn parse_json(answer: &Answer) -> Result<Value, GithubError> {
+    serde_json::from_slice(&answer.body).map_err(|source| {
+        GithubError::Http(HttpError::Decode {
+            request: answer.label.clone(),
+            source,
+        })
     })
 }
 
-fn parse_json_or_empty(url: &str, body: &[u8]) -> Result<Value, GithubError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+fn parse_json_or_empty(answer: &Answer) -> Result<Value, GithubError> {
+    if answer.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    parse_json(url, body)
+    parse_json(answer)
 }
 
 /// The items of one page: the body if it is a list, else the list under `envelope`.
-fn list_items(url: &str, body: &[u8], envelope: Option<&str>) -> Result<Vec<Value>, GithubError> {
-    let value = parse_json(url, body)?;
-    let list = match (value, envelope) {
+fn list_items(answer: &Answer, envelope: Option<&str>) -> Result<Vec<Value>, GithubError> {
+    let shape = |what: String| {
+        GithubError::Http(HttpError::Shape {
+            request: answer.label.clone(),
+            what,
+        })
+    };
+    let list = match (parse_json(answer)?, envelope) {
         (Value::Array(items), _) => items,
         (Value::Object(mut map), Some(key)) => match map.remove(key) {
             Some(Value::Array(items)) => items,
-            _ => {
-                return Err(GithubError::Shape {
-                    request: RequestLabel::new(&Method::GET, url),
-                    what: format!("a list under `{key}`"),
-                });
-            }
+            _ => return Err(shape(format!("a list under `{key}`"))),
         },
-        _ => {
-            return Err(GithubError::Shape {
-                request: RequestLabel::new(&Method::GET, url),
-                what: "a list".to_owned(),
-            });
-        }
+        _ => return Err(shape("a list".to_owned())),
     };
     Ok(list)
 }
@@ -820,18 +750,6 @@ fn list_items(url: &str, body: &[u8], envelope: Option<&str>) -> Result<Vec<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_links_are_found_among_the_others() {
-        let link = r#"<https://api.github.com/organizations/1/repos?per_page=100&page=2>; rel="next", <https://api.github.com/organizations/1/repos?per_page=100&page=20>; rel="last""#;
-        assert_eq!(
-            next_link(link).as_deref(),
-            Some("https://api.github.com/organizations/1/repos?per_page=100&page=2")
-        );
-        let last = r#"<https://x/?page=1>; rel="prev", <https://x/?page=1>; rel="first""#;
-        assert_eq!(next_link(last), None);
-        assert_eq!(next_link(""), None);
-    }
 
     #[test]
     fn page_size_halves_to_25_and_keeps_the_offset() {
@@ -868,23 +786,42 @@ mod tests {
         );
     }
 
+    fn answer(body: &'static [u8]) -> Answer {
+        let url = url::Url::parse("https://x/a").unwrap();
+        Answer {
+            label: RequestLabel::new("GitHub", &Method::GET, &url, &[]),
+            status: StatusCode::OK,
+            link: None,
+            body: Bytes::from_static(body),
+            from_cache: false,
+        }
+    }
+
     #[test]
     fn pages_are_lists_or_envelopes() {
-        assert_eq!(list_items("u", b"[1,2]", None).unwrap().len(), 2);
-        assert_eq!(
-            list_items(
-                "u",
-                br#"{"total_count":1,"workflows":[{}]}"#,
-                Some("workflows")
-            )
-            .unwrap()
-            .len(),
-            1
-        );
-        let err = list_items("https://x/a", br#"{"message":"x"}"#, Some("workflows")).unwrap_err();
+        assert_eq!(list_items(&answer(b"[1,2]"), None).unwrap().len(), 2);
+        let envelope = answer(br#"{"total_count":1,"workflows":[{}]}"#);
+        assert_eq!(list_items(&envelope, Some("workflows")).unwrap().len(), 1);
+        let err = list_items(&answer(br#"{"message":"x"}"#), Some("workflows")).unwrap_err();
+        let text = err.to_string();
         assert!(
-            err.to_string().contains("a list under `workflows`"),
-            "{err}"
+            text.contains("a list under `workflows`") && text.contains("GET https://x/a"),
+            "{text}"
         );
+    }
+
+    #[test]
+    fn a_page_that_can_shrink_is_not_retried_at_its_size_on_a_gateway_error() {
+        let policy = retry_policy();
+        assert_eq!(
+            (policy.max_retries, policy.rate_limit_retries),
+            (4, Some(10))
+        );
+        let shrinkable = shrinkable_policy(&policy);
+        for status in [500, 502, 504] {
+            assert!(policy.is_retryable_status(status));
+            assert!(!shrinkable.is_retryable_status(status));
+        }
+        assert!(shrinkable.is_retryable_status(503) && shrinkable.is_retryable_status(429));
     }
 }

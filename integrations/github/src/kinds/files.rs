@@ -202,6 +202,24 @@ struct Target {
     repos: Option<Vec<RepoBranch>>,
 }
 
+/// The compiled glob of each `(path, organization, repos)` pattern of a `kind`'s selector, and
+/// the repositories each one reads, in the patterns' order.
+fn globs_and_targets<'a>(
+    kind: &str,
+    patterns: impl Iterator<Item = (&'a str, &'a Option<String>, &'a Option<Vec<RepoBranch>>)>,
+) -> Result<(Vec<GlobMatcher>, Vec<Target>), SelectorError> {
+    let mut globs = Vec::new();
+    let mut targets = Vec::new();
+    for (path, organization, repos) in patterns {
+        globs.push(glob(kind, path)?);
+        targets.push(Target {
+            organization: organization.clone(),
+            repos: repos.clone(),
+        });
+    }
+    Ok((globs, targets))
+}
+
 /// Runs `work(repo, branch, pattern_index)` for every repository of every pattern,
 /// [`REPO_CONCURRENCY`] at a time; repository failures fail the kind at its end.
 fn per_pattern_repo<W, Fut>(
@@ -360,24 +378,17 @@ pub fn files(env: Env) -> KindStream {
         Ok(s) => s,
         Err(e) => return failed(e),
     };
-    let mut globs = Vec::new();
-    for p in &selector.files {
-        match glob("file", &p.path) {
-            Ok(g) => globs.push(g),
-            Err(e) => return failed(e),
-        }
-    }
+    let patterns = selector
+        .files
+        .iter()
+        .map(|p| (p.path.as_str(), &p.organization, &p.repos));
+    let (globs, targets) = match globs_and_targets("file", patterns) {
+        Ok(both) => both,
+        Err(e) => return failed(e),
+    };
     let patterns = Arc::new(selector.files.clone());
     let globs = Arc::new(globs);
     let included_paths = Arc::new(selector.included_files.clone());
-    let targets = selector
-        .files
-        .iter()
-        .map(|p| Target {
-            organization: p.organization.clone(),
-            repos: p.repos.clone(),
-        })
-        .collect();
     per_pattern_repo(
         env,
         targets,
@@ -482,24 +493,17 @@ pub fn folders(env: Env) -> KindStream {
         Ok(s) => s,
         Err(e) => return failed(e),
     };
-    let mut globs = Vec::new();
-    for p in &selector.folders {
-        match glob("folder", &p.path) {
-            Ok(g) => globs.push(g),
-            Err(e) => return failed(e),
-        }
-    }
+    let patterns = selector
+        .folders
+        .iter()
+        .map(|p| (p.path.as_str(), &p.organization, &p.repos));
+    let (globs, targets) = match globs_and_targets("folder", patterns) {
+        Ok(both) => both,
+        Err(e) => return failed(e),
+    };
     let patterns = Arc::new(selector.folders.clone());
     let globs = Arc::new(globs);
     let global_included = Arc::new(selector.included_files.clone());
-    let targets = selector
-        .folders
-        .iter()
-        .map(|p| Target {
-            organization: p.organization.clone(),
-            repos: p.repos.clone(),
-        })
-        .collect();
     per_pattern_repo(
         env,
         targets,

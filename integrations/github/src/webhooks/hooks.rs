@@ -155,6 +155,9 @@ async fn ensure_hook(
             .post_json(
                 hooks_url,
                 &json!({"name": "web", "active": true, "events": events, "config": config}),
+                // A retried creation could create a second hook: sent once; the next start
+                // finds the hook if this one was made after all.
+                false,
             )
             .await?;
         return Ok(HookOutcome::Created);

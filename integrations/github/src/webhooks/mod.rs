@@ -516,13 +516,7 @@ impl Processor {
                     deleted(vec![repo.enrich(release, false)])
                 } else {
                     let id = number(&release, "/id").unwrap_or_default();
-                    let url = repo.url(&["releases", &id.to_string()]);
-                    fetched(
-                        repo.client()
-                            .get_optional(&url, &[], &[])
-                            .await?
-                            .map(|r| repo.enrich(r, false)),
-                    )
+                    refetch(&repo, &["releases", &id.to_string()], &[]).await?
                 }
             }
             Family::Tag => {
@@ -566,13 +560,7 @@ impl Processor {
                     return Ok(nothing());
                 }
                 let id = number(&deployment, "/id").unwrap_or_default();
-                let url = repo.url(&["deployments", &id.to_string()]);
-                fetched(
-                    repo.client()
-                        .get_optional(&url, &[], &[])
-                        .await?
-                        .map(|d| repo.enrich(d, false)),
-                )
+                refetch(&repo, &["deployments", &id.to_string()], &[]).await?
             }
             Family::DeploymentStatus => {
                 let Some(repo) = self.scoped_repo(&live, payload).await? else {
@@ -612,13 +600,7 @@ impl Processor {
                     }
                 }
                 let id = number(&run, "/id").unwrap_or_default();
-                let url = repo.url(&["actions", "runs", &id.to_string()]);
-                fetched(
-                    repo.client()
-                        .get_optional(&url, &[], &[])
-                        .await?
-                        .map(|r| repo.enrich(r, false)),
-                )
+                refetch(&repo, &["actions", "runs", &id.to_string()], &[]).await?
             }
             Family::Workflow => self.workflows(&live, payload).await?,
             Family::DependabotAlert => {
@@ -642,13 +624,7 @@ impl Processor {
                     return Ok(deleted(vec![repo.enrich(alert, false)]));
                 }
                 let n = number(&alert, "/number").unwrap_or_default();
-                let url = repo.url(&["dependabot", "alerts", &n.to_string()]);
-                fetched(
-                    repo.client()
-                        .get_optional(&url, &[], &[])
-                        .await?
-                        .map(|a| repo.enrich(a, false)),
-                )
+                refetch(&repo, &["dependabot", "alerts", &n.to_string()], &[]).await?
             }
             Family::CodeScanningAlert => {
                 let Some(repo) = self.scoped_repo(&live, payload).await? else {
@@ -671,13 +647,7 @@ impl Processor {
                     return Ok(deleted(vec![repo.enrich(alert, false)]));
                 }
                 let n = number(&alert, "/number").unwrap_or_default();
-                let url = repo.url(&["code-scanning", "alerts", &n.to_string()]);
-                fetched(
-                    repo.client()
-                        .get_optional(&url, &[], &[])
-                        .await?
-                        .map(|a| repo.enrich(a, false)),
-                )
+                refetch(&repo, &["code-scanning", "alerts", &n.to_string()], &[]).await?
             }
             Family::SecretScanningAlert => {
                 let Some(repo) = self.scoped_repo(&live, payload).await? else {
@@ -692,14 +662,13 @@ impl Processor {
                     return Ok(deleted(vec![repo.enrich(alert, false)]));
                 }
                 let n = number(&alert, "/number").unwrap_or_default();
-                let url = repo.url(&["secret-scanning", "alerts", &n.to_string()]);
                 let query = [("hide_secret", selector.hide_secret.to_string())];
-                fetched(
-                    repo.client()
-                        .get_optional(&url, &query, &[])
-                        .await?
-                        .map(|a| repo.enrich(a, false)),
+                refetch(
+                    &repo,
+                    &["secret-scanning", "alerts", &n.to_string()],
+                    &query,
                 )
+                .await?
             }
             Family::Team | Family::TeamMembership => self.team(&live, action, payload).await?,
             Family::User => {
@@ -1208,6 +1177,18 @@ fn entry(path: &str) -> TreeEntry {
 
 fn fetched(item: Option<Value>) -> WebhookResults {
     updated(item.into_iter().collect())
+}
+
+/// The repository's object at `segments` (`["releases", "42"]`) fetched again — a payload may be
+/// older than GitHub's state — with `__repository`; gone (404) upserts nothing.
+async fn refetch(
+    repo: &Repo,
+    segments: &[&str],
+    query: &[(&str, String)],
+) -> Result<WebhookResults, GithubError> {
+    let url = repo.url(segments);
+    let item = repo.client().get_optional(&url, query, &[]).await?;
+    Ok(fetched(item.map(|item| repo.enrich(item, false))))
 }
 
 fn deployment_matches(selector: &DeploymentSelector, deployment: &Value) -> bool {

@@ -3,12 +3,11 @@
 
 #![allow(dead_code)]
 
-use futures::StreamExt;
 use github_fixture::{AppSpec, Fixture, OrgSpec, Spec};
 use ocean::testing::{EmulatorConfig, RunningEmulator, spawn_emulator};
 use ocean::{FetchContext, FetchError, Integration, Ocean, Page};
 use ocean_config::{IntegrationInfo, Loader, PortResources, Spec as OceanSpec};
-use ocean_github::{Github, GithubConfig, RetryPolicy};
+use ocean_github::{Github, GithubConfig, retry_policy};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,7 +69,7 @@ pub fn config(fixture: &Fixture, cache: &tempfile::TempDir) -> GithubConfig {
 
 /// The integration for `config`, with short retry delays.
 pub fn integration(config: GithubConfig) -> Github {
-    Github::with_retry_policy(config, RetryPolicy::fast()).expect("integration builds")
+    Github::with_retry_policy(config, retry_policy().fast()).expect("integration builds")
 }
 
 pub fn ctx(kind: &str, selector: Value, options: Value) -> FetchContext {
@@ -86,15 +85,7 @@ pub async fn fetch_with(
     selector: Value,
     options: Value,
 ) -> (Vec<Page>, Option<FetchError>) {
-    let mut stream = integration.fetch(ctx(kind, selector, options));
-    let mut pages = Vec::new();
-    while let Some(page) = stream.next().await {
-        match page {
-            Ok(page) => pages.push(page),
-            Err(e) => return (pages, Some(e)),
-        }
-    }
-    (pages, None)
+    ocean::testing::pages(integration.fetch(ctx(kind, selector, options))).await
 }
 
 /// Every item of a kind; panics on an error.

@@ -256,9 +256,17 @@ impl StartContext {
 /// [`Integration::fetch`] for every resource of the mapping, in mapping order.
 #[async_trait::async_trait]
 pub trait Integration: Send + Sync + 'static {
-    /// The kinds this integration can fetch. A mapping resource of any other kind fails that kind
-    /// ("kind not implemented"), which makes the resync delete nothing.
+    /// The kinds this integration declares (its spec's, what `ocean list` and errors name).
     fn kinds(&self) -> Vec<String>;
+
+    /// Whether a mapping resource of `kind` can be fetched; default: `kind` is one of
+    /// [`kinds`](Self::kinds). An integration whose kinds are open-ended (an endpoint name or
+    /// path, as PagerDuty's list endpoints or a generic REST integration) accepts more. A
+    /// resource of a kind not served fails that kind ("kind not implemented"), which makes the
+    /// resync delete nothing.
+    fn serves_kind(&self, kind: &str) -> bool {
+        self.kinds().iter().any(|k| k == kind)
+    }
 
     /// The raw items of `ctx.kind()`, as a stream of pages. Called once per resource per resync.
     /// The stream must be `'static`: clone what it needs (an `Arc`'d HTTP client, settings).

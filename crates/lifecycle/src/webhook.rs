@@ -204,6 +204,14 @@ pub trait WebhookProcessor: Send + Sync + 'static {
         let _ = error;
         true
     }
+
+    /// How this processor's failed `handle`s are retried (counts and waits), when it needs
+    /// other values than Ocean's (3 retries after 2, 4 and 8 s) — e.g. a third party that
+    /// takes long to show a newly created object. Default: Ocean's. The processing time limit
+    /// (`max_event_processing_seconds`) still bounds the whole.
+    fn retry_policy(&self) -> Option<ocean_http::RetryPolicy> {
+        None
+    }
 }
 
 /// A processor registered on a path (relative to `/integration`, e.g. `/webhook`).

@@ -387,6 +387,21 @@ async fn a_kind_the_integration_does_not_fetch_fails_the_resync() {
     assert!(matches!(report.outcome, ResyncOutcome::Failed(_)));
     // The other kinds were still synced.
     assert_eq!(h.stored("service").await.len(), 100);
+
+    // An integration whose kinds are open-ended (an endpoint name) serves kinds it does not
+    // declare: the same resource now syncs.
+    h.data.open_kinds.lock().unwrap().push("project".into());
+    h.data.set(
+        "project",
+        (0..3)
+            .map(|i| json!({"id": format!("project-{i}"), "name": "P", "size": i}))
+            .collect(),
+    );
+    let report = ocean.resync().await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.kind(2).unwrap().counts.upserted, 3, "{report:?}");
+    let teams = h.stored("team").await;
+    assert!(teams.contains(&"project-2".to_owned()), "{teams:?}");
     h.emulator.shutdown().await.unwrap();
 }
 

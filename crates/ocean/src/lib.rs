@@ -41,6 +41,9 @@
 //! }
 //! ```
 //!
+//! [`run_with`] is the same with a second argument to the build: the [`BuildContext`], the
+//! framework's settings for third-party calls (client timeout, OAuth access-token file).
+//!
 //! The binary then takes Python Ocean's `ocean sail` flags (`--once`, `-l/--log-level`,
 //! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config` and
 //! `--sample KIND` (print the first page of a kind as JSON, read-only, without Port), and
@@ -68,7 +71,9 @@
 //! With `ocean = { workspace = true, features = ["testing"] }` in `[dev-dependencies]`,
 //! `ocean::testing::TestOcean` starts the Port emulator in process, points the settings at it,
 //! builds the integration from its typed configuration as [`run`] does, and drives it: resyncs,
-//! webhooks, what Port holds. Production binaries do not link the emulator. Lower down, tests can
+//! webhooks, what Port holds. `ocean::testing::pages` collects a kind's fetch stream, and
+//! `ocean::testing::assert_declared` checks a mapped entity against the default blueprints.
+//! Production binaries do not link the emulator. Lower down, tests can
 //! embed the runtime themselves: build an [`Ocean`] from loaded settings and an
 //! `Arc<dyn Integration>`, then call [`Ocean::resync`] or [`Ocean::run`] — nothing touches the
 //! process environment.
@@ -87,6 +92,7 @@
 //! global logging), the lifecycle crate owns everything that happens in it.
 
 mod allocator;
+mod build_context;
 mod cli;
 mod defaults;
 mod logging;
@@ -120,6 +126,7 @@ pub mod lifecycle {
         Trigger,
     };
 }
+pub use build_context::BuildContext;
 pub use ocean_lifecycle::{
     BoxError, EngineConfig, FetchContext, FetchError, Integration, Ocean, OceanBuilder, Page,
     PageStream, ResyncReport, RunOutcome, StartContext, WebhookEvent, WebhookProcessor,
@@ -193,6 +200,18 @@ where
     Fut: Future<Output = Result<I, BoxError>>,
     I: Integration,
 {
+    run_with(manifest, |config: C, _: BuildContext| build(config))
+}
+
+/// [`run`], for an integration whose build also needs the framework's settings for
+/// third-party calls ([`BuildContext`]: the client timeout, the OAuth access-token file).
+pub fn run_with<C, F, Fut, I>(manifest: Manifest, build: F) -> ExitCode
+where
+    C: DeserializeOwned,
+    F: FnOnce(C, BuildContext) -> Fut,
+    Fut: Future<Output = Result<I, BoxError>>,
+    I: Integration,
+{
     allocator::return_freed_memory_promptly();
     let args = cli::Args::parse_for(&manifest);
     let prepared = match prepare(manifest, &args) {
@@ -219,6 +238,7 @@ where
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    let context = BuildContext::from_settings(&prepared.settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("ocean")
@@ -234,7 +254,7 @@ where
         let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
         let resources_path = prepared.settings.resources_path.clone();
         let code = runtime.block_on(async {
-            match build(config).await {
+            match build(config, context).await {
                 Ok(integration) => {
                     sample::print_first_page(
                         &integration,
@@ -281,7 +301,7 @@ where
     let (http_host, http_port) = (prepared.application.host, prepared.application.port);
     let settings = prepared.settings;
     let code = runtime.block_on(async move {
-        let integration = match build(config).await {
+        let integration = match build(config, context).await {
             Ok(integration) => integration,
             Err(error) => {
                 tracing::error!(%error, "The integration could not be built");

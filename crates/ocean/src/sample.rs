@@ -25,11 +25,10 @@ pub(crate) async fn print_first_page(
     resources_path: &str,
     masker: &Masker,
 ) -> ExitCode {
-    let kinds = integration.kinds();
-    if !kinds.iter().any(|k| k == kind) {
+    if !integration.serves_kind(kind) {
         eprintln!(
             "error: --sample {kind}: the integration has no kind {kind:?} (its kinds: {})",
-            kinds.join(", ")
+            integration.kinds().join(", ")
         );
         return ExitCode::from(EXIT_CONFIG);
     }

@@ -34,10 +34,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::BuildContext;
+use futures::StreamExt as _;
 use ocean_config::{IntegrationInfo, Loader, Spec};
 use ocean_lifecycle::Ingress;
 use ocean_lifecycle::{
-    BoxError, Integration, Ocean, ResyncReport, RunOutcome, RuntimeError, port_client_config,
+    BoxError, FetchError, Integration, Ocean, Page, PageStream, ResyncReport, RunOutcome,
+    RuntimeError, port_client_config,
 };
 use ocean_port_client::{PortClient, RetryPolicy, port_retry_policy};
 use serde::de::DeserializeOwned;
@@ -144,6 +147,19 @@ impl TestOceanBuilder {
         Fut: Future<Output = Result<I, BoxError>>,
         I: Integration,
     {
+        self.start_with(|config: C, _: BuildContext| build(config))
+            .await
+    }
+
+    /// [`start`](Self::start) with the framework's [`BuildContext`] (as `ocean::run_with`):
+    /// the client timeout and OAuth token file of the settings (see [`set`](Self::set)).
+    pub async fn start_with<C, F, Fut, I>(self, build: F) -> Result<TestOcean, TestError>
+    where
+        C: DeserializeOwned,
+        F: FnOnce(C, BuildContext) -> Fut,
+        Fut: Future<Output = Result<I, BoxError>>,
+        I: Integration,
+    {
         let emulator = match self.port {
             Some(emulator) => emulator,
             None => port_emulator::spawn(self.emulator.clone()).await?,
@@ -181,7 +197,8 @@ impl TestOceanBuilder {
         let config: C = settings
             .integration_config()
             .map_err(|e| TestError::Settings(e.to_string()))?;
-        let integration = build(config).await.map_err(TestError::Build)?;
+        let context = BuildContext::from_settings(&settings);
+        let integration = build(config, context).await.map_err(TestError::Build)?;
         // Port calls retry quickly: a test waits milliseconds, not Python Ocean's seconds.
         let mut client_config = port_client_config(&settings);
         client_config.retry = RetryPolicy {
@@ -363,4 +380,55 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// Every page of a kind's stream (what [`Integration::fetch`] returns), stopping at the first
+/// error, which comes back with the pages before it.
+pub async fn pages(mut stream: PageStream) -> (Vec<Page>, Option<FetchError>) {
+    let mut pages = Vec::new();
+    while let Some(page) = stream.next().await {
+        match page {
+            Ok(page) => pages.push(page),
+            Err(e) => return (pages, Some(e)),
+        }
+    }
+    (pages, None)
+}
+
+/// Asserts that a mapped entity (as JSON) writes only properties and relations its blueprint
+/// declares, `blueprints` being the integration's default blueprints
+/// (`.port/resources/blueprints.json`); returns the blueprint's identifier. Panics naming the
+/// blueprint and the key otherwise: Port would refuse the entity.
+pub fn assert_declared(entity: &Value, blueprints: &[Value]) -> String {
+    let bp_id = entity["blueprint"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the entity has no blueprint: {entity}"))
+        .to_owned();
+    let bp = blueprints
+        .iter()
+        .find(|b| b["identifier"] == bp_id)
+        .unwrap_or_else(|| panic!("no default blueprint {bp_id}"));
+    for key in entity["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        assert!(
+            bp["schema"]["properties"].get(key).is_some(),
+            "{bp_id} has no property {key}"
+        );
+    }
+    for key in entity["relations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        assert!(
+            bp["relations"].get(key).is_some(),
+            "{bp_id} has no relation {key}"
+        );
+    }
+    bp_id
 }

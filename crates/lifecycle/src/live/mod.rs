@@ -542,7 +542,8 @@ impl LiveEvents {
         event: &WebhookEvent,
         ctx: &FetchContext,
     ) -> Result<WebhookResults, HandleError> {
-        let retry = &self.config.retry;
+        let own = processor.retry_policy();
+        let retry = own.as_ref().unwrap_or(&self.config.retry);
         let attempts = async {
             let mut attempt = 0;
             loop {

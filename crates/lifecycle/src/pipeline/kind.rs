@@ -78,11 +78,10 @@ pub(super) async fn run_kind(
         filter_warned: false,
     };
     tracing::info!(kind, index, "Syncing kind");
-    let kinds = services.integration.kinds();
-    if !kinds.iter().any(|k| k == kind) {
+    if !services.integration.serves_kind(kind) {
         let message = format!(
             "kind '{kind}' is not implemented by this integration (it fetches: {})",
-            kinds.join(", ")
+            services.integration.kinds().join(", ")
         );
         tracing::error!(kind, index, "{message}");
         state.error(message);

@@ -39,6 +39,8 @@ pub struct Data {
     /// Fetchers that reached the block.
     pub blocked: AtomicUsize,
     pub fetches: AtomicUsize,
+    /// Kinds served besides the declared `team` and `service` (an open-ended integration).
+    pub open_kinds: Mutex<Vec<String>>,
 }
 
 impl Data {
@@ -61,6 +63,17 @@ pub struct TestIntegration {
 impl Integration for TestIntegration {
     fn kinds(&self) -> Vec<String> {
         vec!["team".into(), "service".into()]
+    }
+
+    fn serves_kind(&self, kind: &str) -> bool {
+        self.kinds().iter().any(|k| k == kind)
+            || self
+                .data
+                .open_kinds
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|k| k == kind)
     }
 
     fn fetch(&self, ctx: FetchContext) -> PageStream {

@@ -16,11 +16,18 @@
 //! cursor pagination (only the analytics and audit APIs use it) nor the Events API.
 
 use futures::stream::{BoxStream, TryStreamExt};
-use ocean::Secret;
 use ocean::http::limit::RateLimitHeaders;
-use ocean::http::{Credentials, HttpClient, HttpError, PageOf, Pagination, Response, paginate};
+use ocean::http::{
+    AuthError, Credentials, HttpClient, HttpError, Issued, PageOf, Pagination, RefreshingAuth,
+    Reserve, Response, StatusCode, header::HeaderMap, paginate,
+};
+use ocean::{BuildContext, Secret};
 use serde_json::Value;
 use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use ocean::http::RetryPolicy;
 
@@ -35,6 +42,19 @@ pub const PAGE_SIZE: u64 = 100;
 /// Requests in flight at once, per client (as the reference).
 pub const MAX_CONCURRENT_REQUESTS: usize = 10;
 
+/// How often an OAuth access-token file is read again (it may have been rotated); a 401 reads it
+/// at once.
+pub const TOKEN_FILE_RECHECK: Duration = Duration::from_secs(5);
+
+/// The share of PagerDuty's per-minute budget left untouched: requests wait for the window's
+/// reset once 90 % of it is used (as the reference), so a resync does not run into 429s.
+pub const RESERVE: f64 = 0.1;
+
+/// The analytics API's daily quota header (`daily-ratelimit-remaining`); with it,
+/// `daily-ratelimit-reset` says when the quota comes back (seconds).
+pub const DAILY_REMAINING: &str = "daily-ratelimit-remaining";
+const DAILY_RESET: &str = "daily-ratelimit-reset";
+
 /// Query parameters in order; array filters repeat their `name[]` key.
 pub type Query = Vec<(String, String)>;
 
@@ -45,6 +65,70 @@ pub type ClientError = HttpError;
 #[derive(Clone)]
 pub struct PagerDutyClient {
     http: HttpClient,
+    daily: Arc<DailyQuota>,
+}
+
+/// The analytics API's daily quota as last seen: once exhausted, analytics calls are skipped
+/// (not waited for) until it resets, and that is said once.
+#[derive(Debug, Default)]
+struct DailyQuota {
+    exhausted_until: Mutex<Option<Instant>>,
+    warned: AtomicBool,
+}
+
+impl DailyQuota {
+    fn observe(&self, headers: &HeaderMap) {
+        if !daily_quota_exhausted(headers) {
+            return;
+        }
+        let reset = headers
+            .get(DAILY_RESET)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+            // Without a reset time: a day, PagerDuty's window.
+            .unwrap_or(Duration::from_secs(24 * 3600));
+        *self
+            .exhausted_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + reset);
+    }
+
+    fn exhausted(&self) -> bool {
+        let mut until = self
+            .exhausted_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match *until {
+            Some(at) if at > Instant::now() => true,
+            Some(_) => {
+                *until = None;
+                self.warned.store(false, Ordering::Relaxed);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+/// Whether an answer says the analytics API's daily quota is used up.
+pub fn daily_quota_exhausted(headers: &HeaderMap) -> bool {
+    headers
+        .get(DAILY_REMAINING)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .is_some_and(|remaining| remaining <= 0)
+}
+
+/// Why an analytics call returned nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// The analytics API's daily quota is used up (the call was not made, or was refused).
+    #[error("PagerDuty's analytics daily quota is used up")]
+    DailyQuota,
+    /// The call failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
 }
 
 impl fmt::Debug for PagerDutyClient {
@@ -73,23 +157,47 @@ impl PagerDutyClient {
 
     /// A client with an explicit retry policy.
     pub fn with_policy(config: &PagerDutyConfig, retry: RetryPolicy) -> Result<Self, ClientError> {
-        let header = Secret::new(authorization(config.token.expose().trim()));
-        let credentials =
-            Credentials::header("authorization", &header).map_err(|e| HttpError::Build {
-                service: "PagerDuty".into(),
-                reason: format!("the token cannot be sent: {e}"),
-            })?;
-        let http = HttpClient::builder("PagerDuty")
+        Self::with_context(config, retry, &BuildContext::default())
+    }
+
+    /// A client with an explicit retry policy and the framework's settings: its timeout
+    /// (`OCEAN__CLIENT_TIMEOUT`, as the reference's `client_timeout`) and, when
+    /// `OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH` is set, the token read from that file instead of
+    /// `token` — read again every [`TOKEN_FILE_RECHECK`] and after a 401, so a rotated token is
+    /// picked up without a restart.
+    pub fn with_context(
+        config: &PagerDutyConfig,
+        retry: RetryPolicy,
+        context: &BuildContext,
+    ) -> Result<Self, ClientError> {
+        let builder = HttpClient::builder("PagerDuty");
+        let builder = match context.oauth_access_token_file() {
+            Some(path) => builder.authenticator(Arc::new(token_file_auth(path.to_owned()))),
+            None => builder.credentials(token_credentials(config.token.expose()).map_err(|e| {
+                HttpError::Build {
+                    service: "PagerDuty".into(),
+                    reason: format!("the token cannot be sent: {e}"),
+                }
+            })?),
+        };
+        let http = builder
             .base_url(&config.api_url)
             .header("accept", ACCEPT_V2)
             .user_agent(concat!("ocean-pagerduty/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(120))
-            .credentials(credentials)
+            .timeout(context.client_timeout())
             .concurrency(MAX_CONCURRENT_REQUESTS)
-            .rate_limit_headers(RateLimitHeaders::ietf())
+            .rate_limit_headers(RateLimitHeaders::ietf().reserve(Reserve::Fraction(RESERVE)))
+            // A 429 for the analytics API's daily quota will not pass within a resync: it is
+            // returned at once, and analytics are skipped until the quota resets.
+            .no_retry_when(|status, headers| {
+                status == StatusCode::TOO_MANY_REQUESTS && daily_quota_exhausted(headers)
+            })
             .retry(retry)
             .build()?;
-        Ok(PagerDutyClient { http })
+        Ok(PagerDutyClient {
+            http,
+            daily: Arc::default(),
+        })
     }
 
     /// The API URL requests go to (with a trailing `/`).
@@ -138,6 +246,39 @@ impl PagerDutyClient {
         json_or_null(&request.send().await?)
     }
 
+    /// A `POST` to the analytics API (`analytics/…`, read-only), minding its daily quota: while
+    /// the quota is used up, no request is made; the first time in a quota window, one warning
+    /// says so.
+    pub async fn analytics(&self, path: &str, body: &Value) -> Result<Value, AnalyticsError> {
+        if self.daily.exhausted() {
+            return Err(self.daily_quota_error());
+        }
+        let request = self.http.post(path).json(body).idempotent(true);
+        match request.send().await {
+            Ok(response) => {
+                self.daily.observe(response.headers());
+                Ok(json_or_null(&response)?)
+            }
+            Err(error) => match error.headers() {
+                Some(headers) if daily_quota_exhausted(headers) => {
+                    self.daily.observe(headers);
+                    Err(self.daily_quota_error())
+                }
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    fn daily_quota_error(&self) -> AnalyticsError {
+        if !self.daily.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "PagerDuty's analytics daily quota is used up: analytics are left null \
+                 (`__analytics: null`) until it resets; everything else syncs as usual"
+            );
+        }
+        AnalyticsError::DailyQuota
+    }
+
     /// Every page of a classic-paginated list endpoint (`GET /{path}?offset=…&limit=100`), the
     /// items read from `key`. Stops when PagerDuty says `more: false` (or sends an empty page).
     pub fn paginate(
@@ -168,6 +309,45 @@ impl PagerDutyClient {
         let pages: Vec<Vec<Value>> = self.paginate(path, key, query).try_collect().await?;
         Ok(pages.into_iter().flatten().collect())
     }
+}
+
+/// The `Authorization` credentials of a token (trimmed).
+fn token_credentials(token: &str) -> Result<Credentials, AuthError> {
+    Credentials::header("authorization", &Secret::new(authorization(token.trim())))
+}
+
+/// Credentials from an OAuth access-token file, read again every [`TOKEN_FILE_RECHECK`] and
+/// after a 401.
+fn token_file_auth(path: PathBuf) -> RefreshingAuth {
+    RefreshingAuth::new(move || {
+        let path = path.clone();
+        async move {
+            let credentials = token_credentials(&read_token_file(&path).await?)?;
+            Ok(Issued {
+                credentials,
+                expires_in: None,
+            })
+        }
+    })
+    .max_age(TOKEN_FILE_RECHECK)
+}
+
+/// The token in `path`, trimmed; an error names the file (never its content).
+async fn read_token_file(path: &Path) -> Result<String, AuthError> {
+    let text = tokio::fs::read_to_string(path).await.map_err(|e| {
+        AuthError::new(format!(
+            "reading the OAuth access token file {} (OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH): {e}",
+            path.display()
+        ))
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(AuthError::new(format!(
+            "the OAuth access token file {} (OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH) is empty",
+            path.display()
+        )));
+    }
+    Ok(token.to_owned())
 }
 
 /// One page of a classic list: the items under `key` and `more`.

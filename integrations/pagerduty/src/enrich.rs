@@ -4,14 +4,14 @@
 //! Key names and shapes are the reference's, so existing mappings keep working. On-call data is
 //! part of the item's meaning (who is on call), so failing to fetch it fails the page; analytics
 //! are an optional extra that many PagerDuty plans do not include, so failing to fetch them
-//! leaves `__analytics: null` with a warning, as the reference does. Each enrichment costs a
-//! bounded number of requests per page (one on-call listing per page, one analytics call per
-//! page of services, one per incident for incident analytics, one user listing per schedules
-//! fetch), never one per item unless PagerDuty offers no batch endpoint.
+//! leaves `__analytics: null` with a warning, as the reference does — and once the analytics
+//! API's daily quota is used up, no analytics call is made until it resets (one warning). Each
+//! enrichment costs a bounded number of requests per page (one on-call listing per page, one
+//! analytics call per page of services, one raw-incidents query per page of incidents, one user
+//! listing per schedules fetch), never one per item.
 
-use crate::client::{ClientError, PagerDutyClient, Query};
+use crate::client::{AnalyticsError, ClientError, PagerDutyClient, Query};
 use crate::selectors::{iso, months_ago};
-use futures::StreamExt;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
@@ -104,7 +104,7 @@ pub async fn attach_service_analytics(
     });
     let mut by_service: HashMap<String, Value> = HashMap::new();
     match client
-        .post_query("analytics/metrics/incidents/services", &body)
+        .analytics("analytics/metrics/incidents/services", &body)
         .await
     {
         Ok(answer) => {
@@ -114,7 +114,8 @@ pub async fn attach_service_analytics(
                 }
             }
         }
-        Err(e) => tracing::warn!(
+        Err(AnalyticsError::DailyQuota) => {}
+        Err(AnalyticsError::Client(e)) => tracing::warn!(
             error = %error_chain(&e),
             "PagerDuty service analytics unavailable; __analytics is null for this page"
         ),
@@ -128,31 +129,121 @@ pub async fn attach_service_analytics(
     }
 }
 
-/// Sets `__analytics` on every incident: its raw analytics
-/// (`GET /analytics/raw/incidents/{id}`, up to ten at a time), or `null` when PagerDuty has none
-/// or the call fails.
+/// Most pages of raw incident analytics read for one page of incidents; past it, the rest of
+/// the page's incidents get `__analytics: null` with a warning.
+pub const MAX_ANALYTICS_PAGES: usize = 20;
+
+/// Sets `__analytics` on every incident: its raw analytics, from one query per page
+/// (`POST /analytics/raw/incidents` filtered to the page's services and creation times, paged
+/// by cursor), or `null` when PagerDuty has none, the call fails or the daily quota is used up.
 pub async fn attach_incident_analytics(client: &PagerDutyClient, incidents: &mut [Value]) {
-    let ids: Vec<Option<String>> = incidents
+    let mut found = match raw_incident_analytics(client, incidents).await {
+        Ok(found) => found,
+        Err(AnalyticsError::DailyQuota) => HashMap::new(),
+        Err(AnalyticsError::Client(e)) => {
+            tracing::warn!(error = %error_chain(&e), "PagerDuty incident analytics unavailable; __analytics is null for this page");
+            HashMap::new()
+        }
+    };
+    for incident in incidents.iter_mut() {
+        let analytics = incident["id"]
+            .as_str()
+            .and_then(|id| found.remove(id))
+            .unwrap_or(Value::Null);
+        set(incident, "__analytics", analytics);
+    }
+}
+
+/// The raw analytics of a page's incidents, by incident id.
+async fn raw_incident_analytics(
+    client: &PagerDutyClient,
+    incidents: &[Value],
+) -> Result<HashMap<String, Value>, AnalyticsError> {
+    let wanted: BTreeSet<&str> = incidents.iter().filter_map(|i| i["id"].as_str()).collect();
+    let services: BTreeSet<&str> = incidents
+        .iter()
+        .filter_map(|i| i["service"]["id"].as_str())
+        .collect();
+    let created: Vec<OffsetDateTime> = incidents
+        .iter()
+        .filter_map(|i| i["created_at"].as_str())
+        .filter_map(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .collect();
+    let mut found = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut filters = json!({"service_ids": services});
+    if let (Some(first), Some(last)) = (created.iter().min(), created.iter().max()) {
+        filters["created_at_start"] = Value::from(iso(*first));
+        // The end is exclusive: a second past the newest.
+        filters["created_at_end"] = Value::from(iso(*last + time::Duration::seconds(1)));
+    }
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_ANALYTICS_PAGES {
+        let mut body = json!({"filters": filters, "limit": 100});
+        if let Some(cursor) = &after {
+            body["starting_after"] = Value::from(cursor.clone());
+        }
+        let answer = client.analytics("analytics/raw/incidents", &body).await?;
+        for row in answer["data"].as_array().into_iter().flatten() {
+            if let Some(id) = row["id"].as_str().filter(|id| wanted.contains(id)) {
+                found.insert(id.to_owned(), row.clone());
+            }
+        }
+        let next = answer["last"].as_str().map(str::to_owned);
+        let more = answer["more"].as_bool().unwrap_or(false);
+        if !more || next.is_none() || next == after || found.len() == wanted.len() {
+            return Ok(found);
+        }
+        after = next;
+    }
+    tracing::warn!(
+        pages = MAX_ANALYTICS_PAGES,
+        missing = wanted.len() - found.len(),
+        "PagerDuty raw incident analytics span more pages than read for one page of incidents; the rest are null"
+    );
+    Ok(found)
+}
+
+/// Sets `__custom_fields` on every service or incident (`entity_type`: `services`,
+/// `incidents`): its custom field values (`GET /{entity_type}/{id}/custom_fields/values`, up to
+/// ten at a time, as the reference's one call per item; PagerDuty has no batch endpoint). A
+/// failed call leaves `[]` with a warning, as the reference.
+pub async fn attach_custom_fields(
+    client: &PagerDutyClient,
+    entity_type: &str,
+    items: &mut [Value],
+) {
+    use futures::StreamExt as _;
+    let ids: Vec<Option<String>> = items
         .iter()
         .map(|i| i["id"].as_str().map(str::to_owned))
         .collect();
-    let analytics: Vec<Value> = futures::stream::iter(ids)
+    let values: Vec<Value> = futures::stream::iter(ids)
         .map(|id| async move {
-            let Some(id) = id else { return Value::Null };
-            match client.get_optional(&format!("analytics/raw/incidents/{id}"), &[]).await {
-                Ok(Some(v)) => v,
-                Ok(None) => Value::Null,
+            let Some(id) = id else {
+                return Value::Array(Vec::new());
+            };
+            let path = format!("{entity_type}/{id}/custom_fields/values");
+            match client.get(&path, &[]).await {
+                Ok(mut answer) => match answer["custom_fields"].take() {
+                    Value::Array(fields) => Value::Array(fields),
+                    _ => Value::Array(Vec::new()),
+                },
                 Err(e) => {
-                    tracing::warn!(incident = %id, error = %error_chain(&e), "PagerDuty incident analytics unavailable");
-                    Value::Null
+                    tracing::warn!(%id, kind = entity_type, error = %error_chain(&e), "PagerDuty custom fields unavailable; __custom_fields is empty");
+                    Value::Array(Vec::new())
                 }
             }
         })
         .buffered(crate::client::MAX_CONCURRENT_REQUESTS)
         .collect()
         .await;
-    for (incident, analytics) in incidents.iter_mut().zip(analytics) {
-        set(incident, "__analytics", analytics);
+    for (item, fields) in items.iter_mut().zip(values) {
+        set(item, "__custom_fields", fields);
     }
 }
 

@@ -3,11 +3,11 @@
 //!
 //! Five kinds have special handling, as in the reference: `services` (on-call entries and
 //! optional analytics), `incidents` (filters, optional analytics), `schedules` (user emails),
-//! `oncalls` (a time window) and `escalation_policies` (on-call entries). A few more list
-//! endpoints are served as they are (`users`, `teams`, … see [`LIST_KINDS`]), for relations and
-//! catalogs beyond the defaults. The reference accepts any kind name and lists `GET /{kind}`; here
-//! the list is explicit so that a typo in a mapping fails that kind with a clear message instead
-//! of a 404 from PagerDuty.
+//! `oncalls` (a time window) and `escalation_policies` (on-call entries). Any other kind is a
+//! PagerDuty list endpoint served as it is, as in the reference: `GET /{kind}`, items under
+//! `{kind}` (`users`, `teams`, `business_services`, …; the integration declares
+//! [`LIST_KINDS`]). The name must be one path segment ([`is_list_kind`]), so a mapping cannot reach
+//! another URL; a typo fails its kind with PagerDuty's 404, naming the request.
 //!
 //! Every failure becomes a [`FetchError`] naming the kind and the request, which fails the kind
 //! so the resync deletes nothing.
@@ -23,7 +23,8 @@ use crate::webhooks::{self, IncidentProcessor, ServiceProcessor, WEBHOOK_PATH};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use ocean::{
-    BoxError, FetchContext, FetchError, Integration, Page, PageStream, StartContext, WebhookRoute,
+    BoxError, BuildContext, FetchContext, FetchError, Integration, Page, PageStream, StartContext,
+    WebhookRoute,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -40,8 +41,9 @@ pub const SPECIAL_KINDS: [&str; 5] = [
     "escalation_policies",
 ];
 
-/// Other PagerDuty list endpoints served as they are (`GET /{kind}`, items under `{kind}`);
-/// their `apiQueryParams` pass through unchanged.
+/// PagerDuty list endpoints known to work as plain kinds (`GET /{kind}`, items under `{kind}`,
+/// `apiQueryParams` passed through unchanged). Any other name that [`is_list_kind`] accepts is
+/// served the same way.
 pub const LIST_KINDS: [&str; 9] = [
     "users",
     "teams",
@@ -89,8 +91,18 @@ impl PagerDuty {
         config: PagerDutyConfig,
         retry: RetryPolicy,
     ) -> Result<Self, BuildError> {
+        Self::with_context(config, retry, &BuildContext::default())
+    }
+
+    /// Builds the integration with the framework's settings for third-party calls (the client
+    /// timeout, an OAuth access-token file; see [`PagerDutyClient::with_context`]).
+    pub fn with_context(
+        config: PagerDutyConfig,
+        retry: RetryPolicy,
+        context: &BuildContext,
+    ) -> Result<Self, BuildError> {
         config.validate()?;
-        let client = PagerDutyClient::with_policy(&config, retry)?;
+        let client = PagerDutyClient::with_context(&config, retry, context)?;
         if config.webhook_secret().is_none() {
             tracing::info!(
                 "no webhookSecret configured: PagerDuty webhooks are accepted unsigned, and every \
@@ -122,7 +134,7 @@ impl PagerDuty {
             "schedules" => schedules(client, selector),
             "oncalls" => oncalls(client, selector),
             "escalation_policies" => escalation_policies(client, selector),
-            k if LIST_KINDS.contains(&k) => plain_list(client, k, selector),
+            k if is_list_kind(k) => plain_list(client, k, selector),
             _ => return None,
         };
         let kind = kind.to_owned();
@@ -139,6 +151,16 @@ impl PagerDuty {
                 .boxed(),
         )
     }
+}
+
+/// Whether `kind` can name a PagerDuty list endpoint: one path segment of ASCII letters, digits,
+/// `_` and `-` (so `GET /{kind}` stays an endpoint of the API, never another path or host).
+pub fn is_list_kind(kind: &str) -> bool {
+    !kind.is_empty()
+        && kind.len() <= 64
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// What can fail while fetching a kind.
@@ -189,6 +211,9 @@ impl ServicePlan {
         if let Some(months) = self.analytics_months {
             enrich::attach_service_analytics(client, services, months, now()).await;
         }
+        if self.selector.include_custom_fields {
+            enrich::attach_custom_fields(client, "services", services).await;
+        }
         enrich::attach_service_oncalls(client, services).await
     }
 }
@@ -236,6 +261,7 @@ fn incidents(client: PagerDutyClient, selector: &Value) -> KindStream {
         Err(e) => return failed(e),
     };
     let analytics = selector.incident_analytics;
+    let custom_fields = selector.include_custom_fields;
     client
         .paginate("incidents", "incidents", query)
         .then(move |page| {
@@ -244,6 +270,9 @@ fn incidents(client: PagerDutyClient, selector: &Value) -> KindStream {
                 let mut incidents = page?;
                 if analytics {
                     enrich::attach_incident_analytics(&client, &mut incidents).await;
+                }
+                if custom_fields {
+                    enrich::attach_custom_fields(&client, "incidents", &mut incidents).await;
                 }
                 Ok(incidents)
             }
@@ -369,10 +398,15 @@ impl Integration for PagerDuty {
             .collect()
     }
 
+    fn serves_kind(&self, kind: &str) -> bool {
+        SPECIAL_KINDS.contains(&kind) || is_list_kind(kind)
+    }
+
     fn fetch(&self, ctx: FetchContext) -> PageStream {
         let Some(pages) = self.pages(ctx.kind(), ctx.selector()) else {
             let message = format!(
-                "PagerDuty kind `{}` is not supported (supported: {}, {})",
+                "PagerDuty kind `{}` cannot name a list endpoint: a kind is one path segment of \
+                 letters, digits, `_` and `-` (e.g. {}, {})",
                 ctx.kind(),
                 SPECIAL_KINDS.join(", "),
                 LIST_KINDS.join(", ")
@@ -413,7 +447,8 @@ impl Integration for PagerDuty {
             );
             return Ok(());
         };
-        webhooks::ensure_subscription(&self.shared.client, &url).await?;
+        let secret = self.shared.config.webhook_secret().is_some();
+        webhooks::ensure_subscription(&self.shared.client, &url, secret).await?;
         Ok(())
     }
 }

@@ -20,5 +20,5 @@ pub mod webhooks;
 
 pub use client::{ClientError, PagerDutyClient, RetryPolicy};
 pub use config::{InvalidConfig, PagerDutyConfig};
-pub use integration::{BuildError, LIST_KINDS, PagerDuty, SPECIAL_KINDS};
+pub use integration::{BuildError, LIST_KINDS, PagerDuty, SPECIAL_KINDS, is_list_kind};
 pub use webhooks::{IncidentProcessor, ServiceProcessor, WEBHOOK_PATH};

@@ -6,15 +6,21 @@
 //! mimalloc is the allocator, as for every integration: musl's (the static build) is slow under
 //! concurrent allocation.
 
-use ocean_pagerduty::{PagerDuty, PagerDutyConfig};
+use ocean_pagerduty::{PagerDuty, PagerDutyConfig, RetryPolicy};
 use std::process::ExitCode;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    ocean::run(
+    ocean::run_with(
         ocean::manifest!("pagerduty"),
-        |config: PagerDutyConfig| async move { Ok(PagerDuty::new(config)?) },
+        |config: PagerDutyConfig, context| async move {
+            Ok(PagerDuty::with_context(
+                config,
+                RetryPolicy::default(),
+                &context,
+            )?)
+        },
     )
 }

@@ -36,9 +36,11 @@ pub fn months_ago(now: OffsetDateTime, months: u32) -> OffsetDateTime {
     now - Duration::days(30 * i64::from(months))
 }
 
-/// `months` months (of 30 days) after `now`.
-pub fn months_ahead(now: OffsetDateTime, months: u32) -> OffsetDateTime {
-    now + Duration::days(30 * i64::from(months))
+/// `months` months (of 30 days) after `now`; a negative count goes back. `None` when the date
+/// would be out of range.
+pub fn months_ahead(now: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
+    let seconds = months.checked_mul(30 * 86_400)?;
+    now.checked_add(Duration::seconds(seconds))
 }
 
 /// Why a selector field could not be used.
@@ -105,6 +107,9 @@ pub struct IncidentSelector {
     /// Attach each incident's raw analytics as `__analytics` (default false).
     #[serde(default, deserialize_with = "lenient_bool")]
     pub incident_analytics: bool,
+    /// Attach each incident's custom field values as `__custom_fields` (default false).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub include_custom_fields: bool,
 }
 
 /// `GET /incidents` parameters.
@@ -152,6 +157,9 @@ pub struct ServiceSelector {
     /// Months of incidents the analytics cover (default 3, at least 1).
     #[serde(default = "default_months", deserialize_with = "lenient_int")]
     pub analytics_months_period: i64,
+    /// Attach each service's custom field values as `__custom_fields` (default false).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub include_custom_fields: bool,
 }
 
 impl Default for ServiceSelector {
@@ -160,6 +168,7 @@ impl Default for ServiceSelector {
             api_query_params: None,
             service_analytics: true,
             analytics_months_period: 3,
+            include_custom_fields: false,
         }
     }
 }
@@ -223,10 +232,10 @@ pub struct OncallQuery {
     /// `users`, `escalation_policies`, `schedules` (default `[users]`).
     #[serde(default = "default_oncall_include")]
     pub include: Vec<String>,
-    /// Months ahead the window ends (default 3, at least 1).
+    /// Months ahead the window ends (default 3; 0 leaves it to PagerDuty, negative goes back).
     #[serde(default = "default_months", deserialize_with = "lenient_int")]
     pub until: i64,
-    /// Months back the window starts (default 0: now).
+    /// Months back the window starts (default 0: now; negative goes ahead).
     #[serde(default, deserialize_with = "lenient_int")]
     pub since: i64,
     /// Keys this integration does not know (ignored, with a warning).
@@ -493,26 +502,33 @@ impl ScheduleQuery {
             &self.include,
             &["schedule_layers", "final_schedule", "overrides_subschedule"],
         )?;
-        // As the reference: a zero month count means "not set".
+        // As the reference: a zero month count means "not set", a negative one counts the
+        // other way (`until: -1` is a month ago).
         if let Some(until) = self.until.filter(|m| *m != 0) {
-            let months = months(&q, "until", until)?;
-            q.query
-                .push(("until".into(), iso(months_ahead(now, months))));
+            let at = shifted(&q, "until", now, until)?;
+            q.query.push(("until".into(), at));
         }
         if let Some(since) = self.since.filter(|m| *m != 0) {
-            let months = months(&q, "since", since)?;
-            q.query.push(("since".into(), iso(months_ago(now, months))));
+            let at = shifted(&q, "since", now, since.checked_neg().unwrap_or(i64::MAX))?;
+            q.query.push(("since".into(), at));
         }
         q.one("time_zone", &self.time_zone);
         Ok(q.finish())
     }
 }
 
-fn months(q: &QueryBuilder<'_>, field: &str, value: i64) -> Result<u32, SelectorError> {
-    u32::try_from(value).ok().filter(|m| *m > 0).ok_or_else(|| {
+/// `now` moved by `months` (of 30 days), as PagerDuty's timestamp; an error naming `field`
+/// when the date is out of range.
+fn shifted(
+    q: &QueryBuilder<'_>,
+    field: &str,
+    now: OffsetDateTime,
+    months: i64,
+) -> Result<String, SelectorError> {
+    months_ahead(now, months).map(iso).ok_or_else(|| {
         q.err(
             field,
-            format!("must be a positive number of months, got {value}"),
+            format!("{months} months from now is not a date PagerDuty can take"),
         )
     })
 }
@@ -528,12 +544,20 @@ impl OncallQuery {
             &Some(self.include.clone()),
             &["users", "escalation_policies", "schedules"],
         )?;
-        let until = months(&q, "until", self.until)?;
-        q.query
-            .push(("until".into(), iso(months_ahead(now, until))));
+        // As the reference: 0 leaves the bound to PagerDuty (now for `since`, `since` plus
+        // a day for `until`), a negative count moves it the other way.
+        if self.until != 0 {
+            let at = shifted(&q, "until", now, self.until)?;
+            q.query.push(("until".into(), at));
+        }
         if self.since != 0 {
-            let since = months(&q, "since", self.since)?;
-            q.query.push(("since".into(), iso(months_ago(now, since))));
+            let at = shifted(
+                &q,
+                "since",
+                now,
+                self.since.checked_neg().unwrap_or(i64::MAX),
+            )?;
+            q.query.push(("since".into(), at));
         }
         Ok(q.finish())
     }
@@ -713,9 +737,29 @@ mod tests {
                 "since=2024-04-01T12:00:00Z"
             ]
         );
+        // As the reference: 0 leaves the bound to PagerDuty; negative counts go the other way.
         let sel: OncallSelector =
             parse_selector("oncalls", &json!({"apiQueryParams": {"until": 0}})).unwrap();
-        assert!(sel.api_query_params.unwrap().to_query(NOW).is_err());
+        let q = sel.api_query_params.unwrap().to_query(NOW).unwrap();
+        assert_eq!(pairs(&q), ["include[]=users"]);
+        let sel: OncallSelector = parse_selector(
+            "oncalls",
+            &json!({"apiQueryParams": {"since": -1, "until": -2}}),
+        )
+        .unwrap();
+        let q = sel.api_query_params.unwrap().to_query(NOW).unwrap();
+        assert_eq!(
+            pairs(&q),
+            [
+                "include[]=users",
+                "until=2024-03-02T12:00:00Z",
+                "since=2024-05-31T12:00:00Z"
+            ]
+        );
+        let sel: OncallSelector =
+            parse_selector("oncalls", &json!({"apiQueryParams": {"until": i64::MAX}})).unwrap();
+        let err = sel.api_query_params.unwrap().to_query(NOW).unwrap_err();
+        assert!(err.to_string().contains("`apiQueryParams.until`"), "{err}");
         let sel: OncallSelector = parse_selector("oncalls", &json!({"query": "true"})).unwrap();
         assert!(sel.api_query_params.is_none());
     }

@@ -23,7 +23,7 @@
 //! service or team filters is returned as deleted for that resource, as the next resync would
 //! do; service events apply the resource's analytics setting like a resync does.
 
-use crate::client::{ClientError, PagerDutyClient};
+use crate::client::{ClientError, PagerDutyClient, RetryPolicy};
 use crate::enrich;
 use crate::integration::{ServicePlan, Shared};
 use crate::selectors::{IncidentSelector, SelectorError, parse_selector};
@@ -228,6 +228,10 @@ impl IncidentProcessor {
         if selector.incident_analytics {
             enrich::attach_incident_analytics(client, std::slice::from_mut(&mut incident)).await;
         }
+        if selector.include_custom_fields {
+            let one = std::slice::from_mut(&mut incident);
+            enrich::attach_custom_fields(client, "incidents", one).await;
+        }
         let admitted = selector
             .api_query_params
             .as_ref()
@@ -388,11 +392,38 @@ impl WebhookProcessor for ServiceProcessor {
     fn should_retry(&self, error: &BoxError) -> bool {
         should_retry(error)
     }
+
+    /// As long as the reference waits for a new service to show in the API: 5 retries after
+    /// 1, 2, 4, 8 and 16 s (PagerDuty may take that long after `service.created`).
+    fn retry_policy(&self) -> Option<RetryPolicy> {
+        Some(service_retry_policy())
+    }
+}
+
+/// The retries of a service event: 5, after 1, 2, 4, 8 and 16 s, no jitter.
+pub fn service_retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 5,
+        rate_limit_retries: None,
+        base_delay: std::time::Duration::from_secs(1),
+        max_backoff: std::time::Duration::from_secs(16),
+        jitter_ratio: 0.0,
+        ..RetryPolicy::default()
+    }
 }
 
 /// Makes sure a PagerDuty webhook subscription delivers to `url`: does nothing when one already
 /// does, creates an account-wide one for [`subscribed_events`] otherwise.
-pub async fn ensure_subscription(client: &PagerDutyClient, url: &str) -> Result<(), ClientError> {
+///
+/// The `POST` is sent once, never retried: after a 5xx or a lost answer it may have created the
+/// subscription, and the next start, which lists first, finds it. With `webhookSecret` set, a
+/// subscription the integration creates signs with a secret PagerDuty just generated, which the
+/// integration does not keep: every event would be refused, so this warns with what to do.
+pub async fn ensure_subscription(
+    client: &PagerDutyClient,
+    url: &str,
+    secret_configured: bool,
+) -> Result<(), ClientError> {
     let existing = client
         .list_all("webhook_subscriptions", "webhook_subscriptions", Vec::new())
         .await?;
@@ -413,12 +444,25 @@ pub async fn ensure_subscription(client: &PagerDutyClient, url: &str) -> Result<
         }
     });
     let created = client.post("webhook_subscriptions", &body).await?;
-    tracing::info!(
-        subscription = %created["webhook_subscription"]["id"],
-        %url,
-        "created a PagerDuty webhook subscription (its signing secret is not stored; to verify \
-         signatures, set webhookSecret to the secret of a subscription you create yourself)"
-    );
+    let id = &created["webhook_subscription"]["id"];
+    if secret_configured {
+        tracing::warn!(
+            subscription = %id,
+            %url,
+            "created a PagerDuty webhook subscription, which signs with a new secret of \
+             PagerDuty's, not webhookSecret: every event will be refused (401) until \
+             webhookSecret is that subscription's secret. Either create the subscription \
+             yourself in PagerDuty and set webhookSecret to its secret, or unset webhookSecret"
+        );
+    } else {
+        tracing::info!(
+            subscription = %id,
+            %url,
+            "created a PagerDuty webhook subscription (its signing secret is not stored; to \
+             verify signatures, set webhookSecret to the secret of a subscription you create \
+             yourself)"
+        );
+    }
     Ok(())
 }
 
@@ -429,6 +473,15 @@ mod tests {
     /// The hex signature (without its `v1=`).
     fn sign(secret: &str, body: &[u8]) -> String {
         Signature::hmac_sha256().sign(secret.as_bytes(), body)
+    }
+
+    #[test]
+    fn a_new_service_is_waited_for_as_long_as_the_reference_does() {
+        let policy = service_retry_policy();
+        let waits: Vec<u64> = (1..=policy.max_retries)
+            .map(|retry| policy.backoff(retry, 1.0).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16]);
     }
 
     #[test]

@@ -5,8 +5,11 @@
 mod common;
 
 use common::{TOKEN, config, fetch, integration, items, json};
+use futures::StreamExt as _;
+use ocean::BuildContext;
 use ocean_pagerduty::{PagerDutyClient, RetryPolicy};
 use serde_json::json;
+use std::time::Duration;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -318,4 +321,121 @@ async fn oauth_tokens_are_sent_as_bearer() {
             .len(),
         2
     );
+}
+
+/// `OCEAN__OAUTH_ACCESS_TOKEN_FILE_PATH`: the token comes from the file (OAuth tokens as
+/// `Bearer`), and when the file is rotated mid-resync the 401 to the old token reads it again:
+/// the listing goes on with the new token.
+#[tokio::test]
+async fn a_token_file_rotated_mid_resync_is_read_again() {
+    let server = MockServer::start().await;
+    let page = |offset: u64, ids: &[&str], more: bool| {
+        let items: Vec<_> = ids.iter().map(|id| json!({"id": id})).collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"incidents": items, "offset": offset, "limit": 2, "more": more}))
+    };
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .and(query_param("offset", "0"))
+        .and(header("authorization", "Bearer pdus+first"))
+        .respond_with(page(0, &["Q1", "Q2"], true))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/incidents"))
+        .and(query_param("offset", "2"))
+        .and(header("authorization", "Bearer pdus+second"))
+        .respond_with(page(2, &["Q3"], false))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Anything else (the first token once rotated): refused.
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "revoked"})))
+        .with_priority(5)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "pdus+first\n").unwrap();
+    let context = BuildContext::default().with_oauth_access_token_file(&file);
+    let mut config = config(&server);
+    config.token = ocean::Secret::new("not-used-when-the-file-is-set");
+    let client =
+        PagerDutyClient::with_context(&config, RetryPolicy::default().fast(), &context).unwrap();
+    let mut pages = client.paginate("incidents", "incidents", Vec::new());
+    assert_eq!(pages.next().await.unwrap().unwrap().len(), 2);
+    std::fs::write(&file, "pdus+second\n").unwrap();
+    let second = pages.next().await.unwrap().unwrap();
+    assert_eq!(second[0]["id"], "Q3");
+    assert!(pages.next().await.is_none());
+    let refused = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.query().is_some_and(|q| q.contains("offset=2")))
+        .count();
+    assert_eq!(refused, 2, "the old token once, then the new one");
+
+    // A missing file fails the request with an error naming the file, not a token.
+    std::fs::remove_file(&file).unwrap();
+    let context = BuildContext::default().with_oauth_access_token_file(&file);
+    let client =
+        PagerDutyClient::with_context(&config, RetryPolicy::default().fast(), &context).unwrap();
+    let error = client.get("incidents", &[]).await.unwrap_err().to_string();
+    assert!(
+        error.contains("OAuth access token file") && error.contains("token"),
+        "{error}"
+    );
+}
+
+/// `OCEAN__CLIENT_TIMEOUT` bounds each request (the reference's `client_timeout`).
+#[tokio::test]
+async fn the_client_timeout_is_the_framework_setting() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(json("teams.json").set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let context = BuildContext::default().with_client_timeout(Duration::from_millis(200));
+    let client =
+        PagerDutyClient::with_context(&config(&server), RetryPolicy::never(), &context).unwrap();
+    let error = client.get("teams", &[]).await.unwrap_err();
+    match &error {
+        ocean::http::HttpError::Transport { source, .. } => {
+            assert!(source.is_timeout(), "{error}: {source}")
+        }
+        other => panic!("expected a timeout, got {other}"),
+    }
+    assert!(error.to_string().contains("/teams"), "{error}");
+}
+
+/// Requests pause once 90 % of PagerDuty's per-minute budget is used (as the reference), so a
+/// resync does not run into 429s: the limiter reads `ratelimit-*` with a 10 % reserve.
+#[tokio::test]
+async fn the_budget_is_paced_at_ninety_percent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(
+            json("teams.json")
+                .insert_header("ratelimit-limit", "960")
+                .insert_header("ratelimit-remaining", "500")
+                .insert_header("ratelimit-reset", "30"),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let headers = client.http().limiter().headers().unwrap().clone();
+    assert_eq!(
+        headers,
+        ocean::http::RateLimitHeaders::ietf().reserve(ocean::http::Reserve::Fraction(0.1))
+    );
+    client.get("teams", &[]).await.unwrap();
+    assert_eq!(client.http().limiter().remaining(), Some(500));
 }

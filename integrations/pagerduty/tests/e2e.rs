@@ -64,11 +64,20 @@ async fn resyncs_into_the_emulator_and_delete_only_after_a_complete_listing() {
             "PU4DEV-PSC2PAY-2024-05-01T06:00:00Z"
         ]
     );
+    assert_eq!(
+        ocean.identifiers("pagerdutyUser").await,
+        ["PU1ANNA", "PU2BEN", "PU3CHLOE", "PU4DEV"]
+    );
     let api = ocean.entity("pagerdutyService", "PSV1API").await.unwrap();
     assert_eq!(api.properties["oncall"], "anna.lindqvist@acme.example");
     assert_eq!(api.properties["meanSecondsToResolve"], 3120);
     let incident = ocean.entity("pagerdutyIncident", "Q2BBB").await.unwrap();
     assert_eq!(incident.relations["pagerdutyService"], "PSV2CHK");
+    assert_eq!(incident.properties["triggered_by"], "Ben Okafor");
+    assert_eq!(
+        incident.properties["url"],
+        "https://acme-corp.pagerduty.com/incidents/Q2BBB"
+    );
     assert!(
         incident.datasource.contains("pagerduty"),
         "{}",

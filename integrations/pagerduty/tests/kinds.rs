@@ -129,10 +129,63 @@ async fn incident_analytics_are_attached_when_asked_for() {
     .await;
     assert_eq!(incidents.len(), 3);
     assert_eq!(incidents[0]["__analytics"]["seconds_to_first_ack"], 180);
-    // No analytics for the others (404 from the fixture server): null, not an error.
+    // No analytics for the others: null, not an error.
     assert_eq!(incidents[1]["__analytics"], Value::Null);
+    // One query per page of incidents (two pages), filtered to the page's services and
+    // creation times.
+    let queries: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/analytics/raw/incidents")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    assert_eq!(
+        queries[0]["filters"]["service_ids"],
+        json!(["PSV1API", "PSV2CHK"])
+    );
+    assert!(queries[0]["filters"]["created_at_start"].is_string());
     let plain = items(&integration(&server), "incidents", json!({})).await;
     assert!(plain.iter().all(|i| i.get("__analytics").is_none()));
+}
+
+/// The analytics API's daily quota runs out mid-resync (a 429 with
+/// `daily-ratelimit-remaining: 0`): that call is not retried, no further analytics call is made
+/// (the services' included), analytics are null, and the kinds complete.
+#[tokio::test]
+async fn an_exhausted_daily_analytics_quota_leaves_analytics_null() {
+    let server = pagerduty().await;
+    Mock::given(method("POST"))
+        .and(path("/analytics/raw/incidents"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("daily-ratelimit-remaining", "0")
+                .insert_header("daily-ratelimit-reset", "3600")
+                .insert_header("retry-after", "3600"),
+        )
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/analytics/metrics/incidents/services"))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .expect(0)
+        .mount(&server)
+        .await;
+    let pd = integration(&server);
+    let incidents = items(&pd, "incidents", json!({"incidentAnalytics": true})).await;
+    assert_eq!(incidents.len(), 3);
+    assert!(incidents.iter().all(|i| i["__analytics"].is_null()));
+    // The services' analytics of the same resync are not asked for either; the on-call
+    // enrichment still runs.
+    let services = items(&pd, "services", json!({"query": "true"})).await;
+    assert_eq!(services.len(), 3);
+    assert!(services.iter().all(|s| s["__analytics"].is_null()));
+    assert_eq!(services[0]["__oncall_user"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -264,10 +317,13 @@ async fn unusable_selectors_and_unknown_kinds_fail_the_kind_clearly() {
         "must be an object",
     )
     .await;
+    for kind in ["../users", "users/PU1", "", "a b", "https://evil.example"] {
+        assert!(!pd.serves_kind(kind), "{kind:?}");
+    }
     check(
-        "incident",
+        "users/PU1",
         json!({}),
-        "PagerDuty kind `incident` is not supported (supported: services, incidents,",
+        "PagerDuty kind `users/PU1` cannot name a list endpoint: a kind is one path segment",
     )
     .await;
     assert!(
@@ -275,6 +331,44 @@ async fn unusable_selectors_and_unknown_kinds_fail_the_kind_clearly() {
         "nothing was requested"
     );
     assert!(pd.kinds().contains(&"teams".to_owned()));
+}
+
+/// As the reference: any kind is a list endpoint, `GET /{kind}` with its items under `{kind}`,
+/// not only the ones the integration declares; a name PagerDuty does not have fails its kind
+/// with the 404, naming the request.
+#[tokio::test]
+async fn any_kind_is_a_list_endpoint() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/response_plays"))
+        .and(query_param("from", "ops@acme.example"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "response_plays": [{"id": "RP1", "name": "Major incident"}, {"id": "RP2", "name": "Outage"}],
+            "more": false
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pd = integration(&server);
+    assert!(!pd.kinds().contains(&"response_plays".to_owned()));
+    assert!(pd.serves_kind("response_plays") && pd.serves_kind("incidents"));
+    let plays = items(
+        &pd,
+        "response_plays",
+        json!({"apiQueryParams": {"from": "ops@acme.example"}}),
+    )
+    .await;
+    let ids: Vec<&str> = plays.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["RP1", "RP2"]);
+    let (pages, error) = fetch(&pd, "incident", json!({})).await;
+    assert!(pages.is_empty());
+    let text = error.expect("a 404").chain();
+    assert!(
+        text.contains("GET ")
+            && text.contains("/incident?offset=0&limit=100")
+            && text.contains("404"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -336,4 +430,48 @@ async fn a_cancelled_fetch_stops_without_requesting_more_pages() {
             .count(),
         1
     );
+}
+
+/// `includeCustomFields` (as the reference): each service's and incident's custom field values
+/// under `__custom_fields`; one that cannot be read is `[]` and the kind completes.
+#[tokio::test]
+async fn custom_fields_are_attached_when_asked_for() {
+    let server = pagerduty().await;
+    Mock::given(method("GET"))
+        .and(path("/services/PSV3SRCH/custom_fields/values"))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/(services|incidents)/[A-Z0-9]+/custom_fields/values$",
+        ))
+        .respond_with(|request: &wiremock::Request| {
+            let id = request.url.path().split('/').nth(2).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(json!({"custom_fields": [
+                {"name": "owner", "display_name": "Owner", "value": format!("owner-of-{id}")}
+            ]}))
+        })
+        .mount(&server)
+        .await;
+    let pd = integration(&server);
+    let services = items(&pd, "services", json!({"includeCustomFields": true})).await;
+    assert_eq!(
+        services[0]["__custom_fields"][0]["value"],
+        "owner-of-PSV1API"
+    );
+    assert_eq!(services[2]["__custom_fields"], json!([]));
+    let incidents = items(&pd, "incidents", json!({"includeCustomFields": "true"})).await;
+    let owners: Vec<&str> = incidents
+        .iter()
+        .map(|i| i["__custom_fields"][0]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        owners,
+        ["owner-of-Q1AAA", "owner-of-Q2BBB", "owner-of-Q3CCC"]
+    );
+    // Not asked for: not fetched.
+    let plain = items(&pd, "incidents", json!({})).await;
+    assert!(plain.iter().all(|i| i.get("__custom_fields").is_none()));
 }

@@ -255,6 +255,42 @@ async fn service_updates_upsert_the_enriched_service() {
         service["html_url"],
         fixture("service.PSV2CHK.json")["service"]["html_url"]
     );
+    assert!(service.get("__custom_fields").is_none());
+
+    // With `includeCustomFields`, the event's service and incident get them as a resync would.
+    for (kind, id) in [("services", "PSV2CHK"), ("incidents", "Q1AAA")] {
+        Mock::given(method("GET"))
+            .and(path(format!("/{kind}/{id}/custom_fields/values")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"custom_fields": [{"name": "owner", "value": format!("owner-of-{id}")}]}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let results = p
+        .handle(
+            &signed("webhook.service.updated.json"),
+            &ctx("services", json!({"includeCustomFields": true})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        results.updated[0]["__custom_fields"][0]["value"],
+        "owner-of-PSV2CHK"
+    );
+    let incidents = processor(&routes, "pagerduty-incidents");
+    let results = incidents
+        .handle(
+            &signed("webhook.incident.triggered.json"),
+            &ctx("incidents", json!({"includeCustomFields": true})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        results.updated[0]["__custom_fields"][0]["value"],
+        "owner-of-Q1AAA"
+    );
 }
 
 #[tokio::test]
@@ -381,4 +417,42 @@ async fn startup_creates_the_subscription_once() {
         .await
         .unwrap();
     assert!(quiet.received_requests().await.unwrap().is_empty());
+}
+
+/// A 5xx on the subscription's `POST` may hide a subscription that was created: it is not
+/// resent (no duplicate), the start reports the failure, and the next start finds it by
+/// listing first.
+#[tokio::test]
+async fn a_failed_subscription_post_is_not_resent() {
+    let server = MockServer::start().await;
+    let url = "https://ocean.acme.example/integration/webhook";
+    Mock::given(method("GET"))
+        .and(path("/webhook_subscriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "webhook_subscriptions": [], "limit": 100, "offset": 0, "more": false})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/webhook_subscriptions"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pd = PagerDuty::with_retry_policy(config(&server), RetryPolicy::default().fast()).unwrap();
+    let start = StartContext::new(Some("https://ocean.acme.example".into()), "my-pd");
+    let error = pd.on_start(&start).await.unwrap_err().to_string();
+    assert!(
+        error.contains("POST") && error.contains("/webhook_subscriptions") && error.contains("502"),
+        "{error}"
+    );
+    // PagerDuty had created it after all: the next start lists it and creates nothing.
+    Mock::given(method("GET"))
+        .and(path("/webhook_subscriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "webhook_subscriptions": [{"id": "PWH9", "delivery_method": {"url": url}}],
+            "limit": 100, "offset": 0, "more": false})))
+        .mount(&server)
+        .await;
+    pd.on_start(&start).await.unwrap();
 }

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use futures::StreamExt;
 use ocean::{FetchContext, FetchError, Integration, Page};
 use ocean_pagerduty::{PagerDuty, PagerDutyConfig, RetryPolicy};
 use serde_json::Value;
@@ -101,9 +100,12 @@ pub async fn pagerduty() -> MockServer {
         .respond_with(json("service.PSV2CHK.json"))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/analytics/raw/incidents/Q1AAA"))
-        .respond_with(json("analytics.incident.Q1AAA.json"))
+    // Raw incident analytics, one query per page of incidents: only Q1AAA has any.
+    let q1: Value = serde_json::from_str(&fixture_text("analytics.incident.Q1AAA.json")).unwrap();
+    Mock::given(method("POST"))
+        .and(path("/analytics/raw/incidents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "data": [q1], "more": false, "last": "Q1AAA", "limit": 100})))
         .mount(&server)
         .await;
     server
@@ -131,15 +133,7 @@ pub async fn fetch(
     kind: &str,
     selector: Value,
 ) -> (Vec<Page>, Option<FetchError>) {
-    let mut stream = integration.fetch(ctx(kind, selector));
-    let mut pages = Vec::new();
-    while let Some(page) = stream.next().await {
-        match page {
-            Ok(page) => pages.push(page),
-            Err(e) => return (pages, Some(e)),
-        }
-    }
-    (pages, None)
+    ocean::testing::pages(integration.fetch(ctx(kind, selector))).await
 }
 
 /// Every item of a kind; panics on an error.

@@ -15,7 +15,7 @@
 //! as PagerDuty sent them, because the mapping (JQ) is what reads them. It does not implement
 //! cursor pagination (only the analytics and audit APIs use it) nor the Events API.
 
-use futures::stream::{BoxStream, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt as _, TryStreamExt};
 use ocean::http::limit::RateLimitHeaders;
 use ocean::http::{
     AuthError, Credentials, HttpClient, HttpError, Issued, PageOf, Pagination, RefreshingAuth,
@@ -38,6 +38,9 @@ pub const ACCEPT_V2: &str = "application/vnd.pagerduty+json;version=2";
 
 /// Items asked for per page (PagerDuty's maximum for classic pagination).
 pub const PAGE_SIZE: u64 = 100;
+
+/// PagerDuty's classic pagination refuses `offset + limit` beyond this (a 400).
+pub const MAX_OFFSET: u64 = 10_000;
 
 /// Requests in flight at once, per client (as the reference).
 pub const MAX_CONCURRENT_REQUESTS: usize = 10;
@@ -281,22 +284,38 @@ impl PagerDutyClient {
 
     /// Every page of a classic-paginated list endpoint (`GET /{path}?offset=…&limit=100`), the
     /// items read from `key`. Stops when PagerDuty says `more: false` (or sends an empty page).
+    /// A list longer than PagerDuty's offset limit ([`MAX_OFFSET`]) yields its first 10,000
+    /// items, then an error saying so (so its kind deletes nothing) instead of PagerDuty's 400.
     pub fn paginate(
         &self,
         path: &str,
         key: &str,
         query: Query,
     ) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
+        let parse_key = key.to_owned();
         let key = key.to_owned();
         let request = self.http.get(path).query_pairs(query);
         paginate(
             request,
             Pagination::offset("offset", "limit", PAGE_SIZE),
-            move |response| list_page(response, &key),
+            move |response| list_page(response, &parse_key),
         )
         // PagerDuty may cap `limit` below what was asked; `more` says when to stop.
         .stop_on_short_page(false)
+        .max_pages(MAX_OFFSET / PAGE_SIZE)
         .into_stream()
+        .map_err(move |error| match error {
+            HttpError::Pagination { request, .. } => HttpError::Pagination {
+                request,
+                reason: format!(
+                    "PagerDuty lists at most {MAX_OFFSET} {key} by offset and says more exist: \
+                     the first {MAX_OFFSET} were synced, and nothing of this kind is deleted; \
+                     narrow the listing (since/until, statuses, team_ids) under {MAX_OFFSET}"
+                ),
+            },
+            other => other,
+        })
+        .boxed()
     }
 
     /// Every item of a list endpoint, all pages collected.

@@ -439,3 +439,48 @@ async fn the_budget_is_paced_at_ninety_percent() {
     client.get("teams", &[]).await.unwrap();
     assert_eq!(client.http().limiter().remaining(), Some(500));
 }
+
+/// Past PagerDuty's offset limit (10,000): the first 10,000 items, then an error naming the
+/// kind and the limit, which fails the kind (nothing deleted) — never the request PagerDuty
+/// would refuse with a 400.
+#[tokio::test]
+async fn a_list_past_the_offset_limit_fails_its_kind_after_ten_thousand_items() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/teams"))
+        .respond_with(|request: &wiremock::Request| {
+            let offset: u64 = request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "offset")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            if offset >= 10_000 {
+                return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                    "message": "Offset must be less than 10000"}}));
+            }
+            let items: Vec<_> = (offset..offset + 100)
+                .map(|i| json!({"id": format!("T{i}")}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(
+                json!({"teams": items, "offset": offset, "limit": 100, "more": true}),
+            )
+        })
+        .mount(&server)
+        .await;
+    let (pages, error) = fetch(&integration(&server), "teams", json!({})).await;
+    assert_eq!(pages.iter().map(Vec::len).sum::<usize>(), 10_000);
+    let text = error.expect("the limit is an error").chain();
+    assert!(
+        text.contains("PagerDuty lists at most 10000 teams by offset")
+            && text.contains("nothing of this kind is deleted"),
+        "{text}"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.url.query().unwrap_or_default().contains("offset=10000")),
+        "never asked past the limit"
+    );
+}

@@ -24,8 +24,11 @@ use crate::error::PortError;
 use crate::pyfmt::python_isoformat;
 use crate::transport::{Call, Reply};
 
-/// Entities per page when listing the integration's own entities.
-pub const DATASOURCE_PAGE_SIZE: u64 = 5000;
+/// Entities per page when listing the integration's own entities. Python Ocean asks for 5000;
+/// Port answers with whole entities, so a 5000-entity page held in memory was the largest
+/// allocation of a resync of an unchanged catalog (measured on the GitHub benchmark: peak RSS
+/// 45 → 38.5 MiB with 1000). Fewer requests matter less than that: one per 1000 entities.
+pub const DATASOURCE_PAGE_SIZE: u64 = 1000;
 
 /// Identifiers per [`PortClient::search_by_identifiers`] call, as in Python Ocean.
 pub const SEARCH_IDENTIFIERS_CHUNK: usize = 50;
@@ -690,13 +693,40 @@ impl PortClient {
             .await
     }
 
+    /// [`list_own_entities`](Self::list_own_entities) one key at a time, page by page, without
+    /// collecting them: memory stays one page whatever the catalog's size (reconciliation keeps
+    /// only the stale ones). Returns how many were listed.
+    pub async fn for_each_own_entity(
+        &self,
+        before: Option<OffsetDateTime>,
+        visit: impl FnMut(EntityKey),
+    ) -> Result<usize, PortError> {
+        self.visit_datasource_entities(UserAgentFeature::Exporter, before, visit)
+            .await
+    }
+
     /// Every entity written by this integration as `feature` (E5:
-    /// `POST /blueprints/entities/datasource-entities`, 5000 per page, following `next`).
+    /// `POST /blueprints/entities/datasource-entities`, [`DATASOURCE_PAGE_SIZE`] per page,
+    /// following `next`).
     pub async fn list_datasource_entities(
         &self,
         feature: UserAgentFeature,
         before: Option<OffsetDateTime>,
     ) -> Result<Vec<EntityKey>, PortError> {
+        let mut keys = Vec::new();
+        self.visit_datasource_entities(feature, before, |key| keys.push(key))
+            .await?;
+        Ok(keys)
+    }
+
+    /// [`list_datasource_entities`](Self::list_datasource_entities), each key handed to
+    /// `visit` as its page arrives; returns how many there were.
+    pub async fn visit_datasource_entities(
+        &self,
+        feature: UserAgentFeature,
+        before: Option<OffsetDateTime>,
+        mut visit: impl FnMut(EntityKey),
+    ) -> Result<usize, PortError> {
         #[derive(Deserialize)]
         struct Page {
             #[serde(default)]
@@ -726,7 +756,7 @@ impl PortClient {
         if let Some(before) = before {
             body.insert("before".into(), json!(python_isoformat(before)));
         }
-        let mut keys = Vec::new();
+        let mut listed = 0;
         let mut cursor: Option<String> = None;
         loop {
             if let Some(from) = &cursor {
@@ -741,19 +771,17 @@ impl PortClient {
             .json(&body)?;
             let reply = inner.execute(&call).await?.success()?;
             let page: Page = reply.json()?;
-            keys.extend(
-                page.entities
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|e| EntityKey::new(&e.blueprint, &e.identifier)),
-            );
+            for e in page.entities.unwrap_or_default() {
+                listed += 1;
+                visit(EntityKey::new(&e.blueprint, &e.identifier));
+            }
             let next = match page.next {
                 Some(Value::String(s)) if !s.is_empty() => Some(s),
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => None,
             };
             match next {
-                None => return Ok(keys),
+                None => return Ok(listed),
                 Some(next) if cursor.as_deref() == Some(next.as_str()) => {
                     return Err(reply.decode_error(
                         "Port returned the same page cursor twice; stopping to avoid a loop",

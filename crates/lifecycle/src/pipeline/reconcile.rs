@@ -148,8 +148,17 @@ pub(crate) async fn reconcile(
     cancel: &ResyncCancel,
     report: &mut DeletionReport,
 ) -> ResyncOutcome {
-    let owned = match client.list_own_entities(Some(started_at)).await {
-        Ok(owned) => owned,
+    // Only the stale keys are kept: memory grows with what is to delete, not with the catalog.
+    let mut stale: Vec<EntityKey> = Vec::new();
+    let listed = match client
+        .for_each_own_entity(Some(started_at), |key| {
+            if !sink.seen.contains(&key) {
+                stale.push(key);
+            }
+        })
+        .await
+    {
+        Ok(listed) => listed,
         Err(error) => {
             tracing::error!(%error, "Could not list the integration's entities in Port; skipping the delete phase");
             return ResyncOutcome::Failed(FailureReason::Reconciliation(
@@ -157,12 +166,7 @@ pub(crate) async fn reconcile(
             ));
         }
     };
-    report.owned_before = Some(owned.len());
-    let listed = owned.len();
-    let stale: Vec<EntityKey> = owned
-        .into_iter()
-        .filter(|key| !sink.seen.contains(key))
-        .collect();
+    report.owned_before = Some(listed);
     report.stale = stale.len();
     if stale.is_empty() {
         tracing::info!(owned = listed, "No stale entities to delete");

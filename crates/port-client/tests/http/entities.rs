@@ -438,7 +438,7 @@ async fn own_entities_are_listed_page_by_page() {
         json!({
             "datasource_prefix": "port-ocean/jira/",
             "datasource_suffix": "/my-jira/exporter",
-            "limit": 5000,
+            "limit": 1000,
             "before": "2026-01-01T10:00:00.123456+00:00"
         })
     );

@@ -97,6 +97,24 @@ impl EtagCache {
         decode(Bytes::from(bytes))
     }
 
+    /// Only the `ETag` of the cached answer for `url` under `scope`, if any: what a conditional
+    /// request sends. The body is read ([`get`](Self::get)) only once GitHub answers `304`, so
+    /// requests waiting for a slot hold no cached body.
+    pub async fn etag(&self, scope: &str, url: &str) -> Option<String> {
+        let file = self.file(scope, url);
+        tokio::task::spawn_blocking(move || {
+            use std::io::BufRead as _;
+            let mut first = Vec::new();
+            std::io::BufReader::new(std::fs::File::open(&file).ok()?)
+                .read_until(b'\n', &mut first)
+                .ok()?;
+            let etag = std::str::from_utf8(first.strip_suffix(b"\n")?).ok()?;
+            (!etag.is_empty()).then(|| etag.to_owned())
+        })
+        .await
+        .ok()?
+    }
+
     /// Stores an answer (best effort: a cache that cannot be written only costs quota).
     pub async fn put(&self, scope: &str, url: &str, answer: &CachedAnswer) {
         let file = self.file(scope, url);
@@ -190,7 +208,12 @@ mod tests {
             body: Bytes::from_static(b"[{\"id\":1}]\n"),
         };
         cache.put("pat:1", "https://x/repos", &answer).await;
+        assert_eq!(
+            cache.etag("pat:1", "https://x/repos").await.as_deref(),
+            Some("W/\"abc\"")
+        );
         assert_eq!(cache.get("pat:1", "https://x/repos").await, Some(answer));
+        assert_eq!(cache.etag("pat:2", "https://x/repos").await, None);
         assert_eq!(cache.get("pat:2", "https://x/repos").await, None);
         assert_eq!(cache.get("pat:1", "https://x/other").await, None);
         let no_link = CachedAnswer {

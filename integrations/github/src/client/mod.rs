@@ -629,8 +629,10 @@ impl GithubClient {
         let is_get = method == Method::GET;
         let mut url = url.to_owned();
         loop {
-            let cached = match (&inner.cache, is_get) {
-                (Some(cache), true) => cache.get(&inner.cache_scope, &url).await,
+            // Only the validator now: the cached body is read after a 304, so a request waiting
+            // for its slot holds no body.
+            let etag = match (&inner.cache, is_get) {
+                (Some(cache), true) => cache.etag(&inner.cache_scope, &url).await,
                 _ => None,
             };
             let smaller = if is_get { reduce_page_size(&url) } else { None };
@@ -638,8 +640,8 @@ impl GithubClient {
                 .rest
                 .request(method.clone(), &url)
                 .spend_reserve(self.purpose == Purpose::Live);
-            if let Some(cached) = &cached {
-                request = request.if_none_match(&cached.etag);
+            if let Some(etag) = &etag {
+                request = request.if_none_match(etag);
             }
             if let Some(body) = body {
                 request = request.json(body);
@@ -651,7 +653,7 @@ impl GithubClient {
                 request = request.retry(inner.shrinkable.clone());
             }
             let error = match request.send().await {
-                Ok(response) => return self.answer(&url, response, cached, is_get).await,
+                Ok(response) => return self.answer(&url, response, etag.is_some(), is_get).await,
                 Err(error) => error,
             };
             if let (Some(smaller), true) = (smaller, is_gateway_error(&error)) {
@@ -659,7 +661,7 @@ impl GithubClient {
                 url = smaller;
                 continue;
             }
-            if cached.is_some() {
+            if etag.is_some() {
                 if let Some(cache) = &inner.cache {
                     cache.remove(&inner.cache_scope, &url).await;
                 }
@@ -673,12 +675,16 @@ impl GithubClient {
         &self,
         url: &str,
         response: Response,
-        cached: Option<CachedAnswer>,
+        conditional: bool,
         is_get: bool,
     ) -> Result<Answer, GithubError> {
         let inner = &*self.inner;
         let label = response.label().clone();
         if response.is_not_modified() {
+            let cached = match (&inner.cache, conditional) {
+                (Some(cache), true) => cache.get(&inner.cache_scope, url).await,
+                _ => None,
+            };
             return match cached {
                 Some(cached) => Ok(Answer {
                     label,
@@ -688,7 +694,7 @@ impl GithubClient {
                     from_cache: true,
                 }),
                 None => Err(response
-                    .shape_error("a body (it answered 304 Not Modified to a request that was not conditional)")
+                    .shape_error("a body: it answered 304 Not Modified, and no cached answer was there to use")
                     .into()),
             };
         }

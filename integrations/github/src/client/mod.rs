@@ -35,7 +35,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use ocean::http::{
     AuthError, Authenticator, Credentials, HttpClient, HttpError, Method, RateLimitHeaders,
-    RateLimiter, Request, RequestLabel, Reserve, Response, RetryPolicy, SharedStats, StatusCode,
+    RateLimiter, Request, RequestLabel, Reserve, Response, RetryPolicy, SharedStats,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -132,19 +132,15 @@ impl Stats {
     }
 }
 
-/// An answer: status, the `Link` header, the body.
+/// A successful answer (fresh, or from the cache after a `304`): the `Link` header, the body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     /// The request it answers (for errors about its content).
     pub label: RequestLabel,
-    /// The status (a `304` answered from the cache is reported as `200`).
-    pub status: StatusCode,
     /// The `Link` header, for pagination.
     pub link: Option<String>,
     /// The body.
     pub body: Bytes,
-    /// Whether the body came from the cache after a `304`.
-    pub from_cache: bool,
 }
 
 /// The GitHub client of one credential; cheap to clone.
@@ -369,11 +365,6 @@ impl GithubClient {
     /// The shared counters.
     pub fn stats(&self) -> &Arc<Stats> {
         &self.inner.stats
-    }
-
-    /// The REST rate limiter (tests and logs).
-    pub fn rest_limiter(&self) -> &RateLimiter {
-        self.inner.rest.limiter()
     }
 
     /// The URLs this client talks to.
@@ -688,10 +679,8 @@ impl GithubClient {
             return match cached {
                 Some(cached) => Ok(Answer {
                     label,
-                    status: StatusCode::OK,
                     link: cached.link,
                     body: cached.body,
-                    from_cache: true,
                 }),
                 None => Err(response
                     .shape_error("a body: it answered 304 Not Modified, and no cached answer was there to use")
@@ -699,7 +688,6 @@ impl GithubClient {
             };
         }
         let link = response.header("link").map(str::to_owned);
-        let status = response.status();
         if let (Some(cache), Some(etag), true) = (&inner.cache, response.etag(), is_get) {
             let answer = CachedAnswer {
                 etag: etag.to_owned(),
@@ -710,10 +698,8 @@ impl GithubClient {
         }
         Ok(Answer {
             label,
-            status,
             link,
             body: response.into_body(),
-            from_cache: false,
         })
     }
 }
@@ -796,10 +782,8 @@ mod tests {
         let url = url::Url::parse("https://x/a").unwrap();
         Answer {
             label: RequestLabel::new("GitHub", &Method::GET, &url, &[]),
-            status: StatusCode::OK,
             link: None,
             body: Bytes::from_static(body),
-            from_cache: false,
         }
     }
 

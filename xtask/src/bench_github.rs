@@ -11,17 +11,12 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use crate::cargo::{self, Build};
 use crate::emulator::{self, Emulator};
+use crate::fixture::FixtureProcess;
 use crate::measure::Measurement;
-use crate::process::Managed;
 use crate::run::{self, RunSpec};
 use crate::workspace::Workspace;
 
@@ -90,75 +85,6 @@ impl GithubRun {
     }
 }
 
-/// The running fixture GitHub.
-struct FixtureProcess {
-    child: Managed,
-    url: String,
-}
-
-impl FixtureProcess {
-    fn start(binary: &Path, options: &GithubBenchOptions, log: &Path) -> Result<FixtureProcess> {
-        let mut log_file =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let stderr = log_file.try_clone()?;
-        let mut child = Command::new(binary)
-            .args(["--port", "0", "--token", TOKEN, "--org", "acme"])
-            .args(["--repos", &options.repos.to_string()])
-            .args(["--prs", &options.pull_requests.to_string()])
-            .args(["--closed-prs", "0"])
-            .args(["--issues", &options.issues.to_string()])
-            .args(["--branches", &options.branches.to_string()])
-            .stdin(Stdio::null())
-            .process_group(0)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("the fixture's output")?;
-        let mut child = Managed::new(child, "the GitHub fixture");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = writeln!(log_file, "{line}");
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(url.trim().to_owned());
-                    }
-                }
-            }
-        });
-        let url = loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(url) => break url,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Some(status) = child.try_wait()? {
-                        bail!(
-                            "the GitHub fixture exited at start ({status}):\n{}",
-                            emulator::tail(log, 20)
-                        );
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => bail!(
-                    "the GitHub fixture closed its output without its address:\n{}",
-                    emulator::tail(log, 20)
-                ),
-            }
-        };
-        Ok(FixtureProcess { child, url })
-    }
-
-    /// What it counted since the last reset (`requests`, `quota`, `not_modified`), then resets.
-    fn take_counters(&self) -> Result<Value> {
-        let url = format!("{}/_fixture/reset", self.url);
-        let mut response = ureq::get(&url)
-            .call()
-            .with_context(|| format!("GET {url}"))?;
-        let text = response.body_mut().read_to_string()?;
-        serde_json::from_str(&text).with_context(|| format!("GET {url} answered non-JSON: {text}"))
-    }
-}
-
 /// Runs the GitHub benchmark.
 pub fn bench(ws: &Workspace, options: &GithubBenchOptions) -> Result<Vec<GithubRun>> {
     let mut packages = vec!["port-emulator", "github-fixture"];
@@ -182,7 +108,25 @@ pub fn bench(ws: &Workspace, options: &GithubBenchOptions) -> Result<Vec<GithubR
     )?;
     let fixture = FixtureProcess::start(
         &built.executable("github-fixture")?,
-        options,
+        &[
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+            "--org",
+            "acme",
+            "--repos",
+            &options.repos.to_string(),
+            "--prs",
+            &options.pull_requests.to_string(),
+            "--closed-prs",
+            "0",
+            "--issues",
+            &options.issues.to_string(),
+            "--branches",
+            &options.branches.to_string(),
+        ],
+        "the GitHub fixture",
         &scratch.join("github-fixture.log"),
     )?;
     println!(

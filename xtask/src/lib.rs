@@ -14,11 +14,13 @@
 
 pub mod bench;
 pub mod bench_github;
+pub mod bench_pagerduty;
 pub mod browser;
 pub mod cargo;
 pub mod demo;
 pub mod docker;
 pub mod emulator;
+pub mod fixture;
 pub mod layout;
 pub mod lint;
 pub mod map_bench;

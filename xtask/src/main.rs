@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use xtask::Workspace;
 use xtask::bench::{self, BenchOptions};
 use xtask::bench_github::{self, GithubBenchOptions};
+use xtask::bench_pagerduty::{self, PagerDutyBenchOptions};
 use xtask::demo::{self, DemoOptions};
 use xtask::static_build::{self, Arch, StaticOptions};
 use xtask::{docker, layout, lint, measure, process, release, run_local};
@@ -71,6 +72,10 @@ enum Task {
         /// requests). 0 skips it, and so does `--map-only`.
         #[arg(long, default_value_t = 2000)]
         github_repos: u64,
+        /// Incidents of the PagerDuty integration's benchmark account (500 services, default
+        /// resources). 0 skips it, and so does `--map-only`.
+        #[arg(long, default_value_t = 20_000)]
+        pagerduty_incidents: u64,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -226,6 +231,7 @@ fn run(task: Task) -> Result<()> {
             python_records,
             map_only,
             github_repos,
+            pagerduty_incidents,
         } => {
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
@@ -263,6 +269,26 @@ fn run(task: Task) -> Result<()> {
                         repos: github_repos,
                         binary,
                         ..GithubBenchOptions::default()
+                    },
+                )?;
+            }
+            if pagerduty_incidents > 0 && !map_only {
+                let binary = if release {
+                    None
+                } else {
+                    let host = Arch::host().context("no static build for this host's CPU")?;
+                    let built = static_build::build_static(
+                        &ws,
+                        &StaticOptions::dist("pagerduty", &[host]),
+                    )?;
+                    built.into_iter().next().map(|b| b.path)
+                };
+                bench_pagerduty::bench(
+                    &ws,
+                    &PagerDutyBenchOptions {
+                        incidents: pagerduty_incidents,
+                        binary,
+                        ..PagerDutyBenchOptions::default()
                     },
                 )?;
             }

@@ -286,23 +286,36 @@ impl PagerDutyClient {
     /// items read from `key`. Stops when PagerDuty says `more: false` (or sends an empty page).
     /// A list longer than PagerDuty's offset limit ([`MAX_OFFSET`]) yields its first 10,000
     /// items, then an error saying so (so its kind deletes nothing) instead of PagerDuty's 400.
+    /// Incidents, which PagerDuty can list by date range, go through
+    /// [`incidents`](Self::incidents) instead.
     pub fn paginate(
         &self,
         path: &str,
         key: &str,
         query: Query,
     ) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
+        self.paginate_from(path, key, query, 0)
+    }
+
+    /// [`paginate`](Self::paginate) from offset `start`.
+    fn paginate_from(
+        &self,
+        path: &str,
+        key: &str,
+        query: Query,
+        start: u64,
+    ) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
         let parse_key = key.to_owned();
         let key = key.to_owned();
         let request = self.http.get(path).query_pairs(query);
         paginate(
             request,
-            Pagination::offset("offset", "limit", PAGE_SIZE),
+            Pagination::offset("offset", "limit", PAGE_SIZE).start_at(start),
             move |response| list_page(response, &parse_key),
         )
         // PagerDuty may cap `limit` below what was asked; `more` says when to stop.
         .stop_on_short_page(false)
-        .max_pages(MAX_OFFSET / PAGE_SIZE)
+        .max_pages(MAX_OFFSET.saturating_sub(start) / PAGE_SIZE)
         .into_stream()
         .map_err(move |error| match error {
             HttpError::Pagination { request, .. } => HttpError::Pagination {
@@ -318,6 +331,130 @@ impl PagerDutyClient {
         .boxed()
     }
 
+    /// The first page of a classic list with PagerDuty's count of the whole listing
+    /// (`total=true`).
+    async fn counted_page(
+        &self,
+        path: &str,
+        key: &str,
+        query: &Query,
+    ) -> Result<Counted, ClientError> {
+        let response = self
+            .http
+            .get(path)
+            .query_pairs(query.iter().cloned())
+            .set_query("offset", "0")
+            .set_query("limit", PAGE_SIZE.to_string())
+            .set_query("total", "true")
+            .send()
+            .await?;
+        let page = list_page(&response, key)?;
+        Ok(Counted {
+            more: page.more.unwrap_or(false),
+            total: page.total,
+            items: page.items,
+        })
+    }
+
+    /// The `created_at` of the first incident of `query` in this order (`asc` or `desc`).
+    async fn incident_bound(&self, query: &Query, order: &str) -> Result<Option<i64>, ClientError> {
+        let answer = self
+            .http
+            .get("incidents")
+            .query_pairs(query.iter().cloned())
+            .set_query("sort_by", format!("created_at:{order}"))
+            .set_query("limit", "1")
+            .set_query("offset", "0")
+            .send()
+            .await?;
+        let body: Value = answer.json()?;
+        Ok(body["incidents"]
+            .get(0)
+            .and_then(|incident| incident["created_at"].as_str())
+            .and_then(parse_time))
+    }
+
+    /// Every incident `query` selects, however many (`GET /incidents`, pages of 100).
+    ///
+    /// The first page asks PagerDuty for the listing's total. Up to [`MAX_OFFSET`] the rest is
+    /// paged by offset. Past it, the listing is split by `created_at` into windows
+    /// (`since`/`until`, at most [`MAX_WINDOW`] wide) of about [`WINDOW_TARGET`] incidents each,
+    /// between the first and the last incident `query` selects; a window that still counts more
+    /// than the offset limit is halved until it fits. Each window keeps only the incidents
+    /// created inside it, so none is yielded twice whatever PagerDuty's bounds include. A
+    /// window of one second that still holds more than the limit yields its first 10,000 and
+    /// fails the listing (nothing of the kind is deleted).
+    pub fn incidents(&self, query: Query) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
+        let client = self.clone();
+        let plan = async move {
+            let first = client
+                .counted_page("incidents", "incidents", &query)
+                .await?;
+            let total = first.total.unwrap_or(0);
+            if !first.more || total <= MAX_OFFSET {
+                return Ok(client.rest_of(query, first, None));
+            }
+            // The listing's own bounds, without the date arguments the windows replace.
+            let (earliest, latest) = (
+                client.incident_bound(&query, "asc").await?,
+                client.incident_bound(&query, "desc").await?,
+            );
+            let (Some(earliest), Some(latest)) = (earliest, latest) else {
+                tracing::warn!(
+                    total,
+                    "PagerDuty counts more incidents than it lists by offset, but their creation \
+                     times cannot be read: listing the first {MAX_OFFSET}"
+                );
+                return Ok(client.rest_of(query, first, None));
+            };
+            let windows = Window::split_even(earliest, latest + 1, total);
+            tracing::info!(
+                total,
+                windows = windows.len(),
+                "PagerDuty counts more incidents than it lists by offset ({MAX_OFFSET}): \
+                 listing them by creation time, window by window"
+            );
+            let base: Query = query
+                .into_iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "since" | "until" | "date_range"))
+                .collect();
+            let state = Windows {
+                client,
+                base,
+                pending: windows.into_iter().rev().collect(),
+                current: None,
+            };
+            Ok(state.into_stream())
+        };
+        futures::stream::once(plan).try_flatten().boxed()
+    }
+
+    /// The first page, then the rest of its listing by offset; with a window, only the
+    /// incidents created inside it.
+    fn rest_of(
+        &self,
+        query: Query,
+        first: Counted,
+        window: Option<Window>,
+    ) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
+        let start = first.items.len() as u64;
+        let head = futures::stream::iter([Ok(first.items)]);
+        let pages = if first.more && start > 0 {
+            head.chain(self.paginate_from("incidents", "incidents", query, start))
+                .boxed()
+        } else {
+            head.boxed()
+        };
+        pages
+            .map_ok(move |mut items| {
+                if let Some(window) = window {
+                    items.retain(|incident| window.holds(incident));
+                }
+                items
+            })
+            .try_filter(|items| futures::future::ready(!items.is_empty()))
+            .boxed()
+    }
     /// Every item of a list endpoint, all pages collected.
     pub async fn list_all(
         &self,
@@ -369,6 +506,141 @@ async fn read_token_file(path: &Path) -> Result<String, AuthError> {
     Ok(token.to_owned())
 }
 
+/// A first page with the listing's total.
+struct Counted {
+    items: Vec<Value>,
+    more: bool,
+    total: Option<u64>,
+}
+
+/// Incidents aimed for per window when a listing is split by creation time (half the offset
+/// limit, so that a window still fits after incidents were added to it).
+pub const WINDOW_TARGET: u64 = MAX_OFFSET / 2;
+
+/// The widest window asked for, in seconds: PagerDuty refuses `since`–`until` ranges longer
+/// than 6 months.
+pub const MAX_WINDOW: i64 = 179 * 24 * 3600;
+
+/// A range of creation times, `[since, until)` in epoch seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    since: i64,
+    until: i64,
+}
+
+impl Window {
+    /// `[since, until)` cut into equal windows, enough for `total` incidents to come about
+    /// [`WINDOW_TARGET`] per window, none wider than [`MAX_WINDOW`].
+    fn split_even(since: i64, until: i64, total: u64) -> Vec<Window> {
+        let span = (until - since).max(1);
+        let by_count = total.div_ceil(WINDOW_TARGET).max(1) as i64;
+        let by_width = (span + MAX_WINDOW - 1) / MAX_WINDOW;
+        let count = by_count.max(by_width).min(span);
+        let width = (span + count - 1) / count;
+        (0..count)
+            .map(|i| Window {
+                since: since + i * width,
+                until: (since + (i + 1) * width).min(until),
+            })
+            .filter(|w| w.since < w.until)
+            .collect()
+    }
+
+    /// The two halves, if the window is wider than a second.
+    fn halves(self) -> Option<(Window, Window)> {
+        (self.until - self.since >= 2).then(|| {
+            let middle = self.since + (self.until - self.since) / 2;
+            (
+                Window {
+                    since: self.since,
+                    until: middle,
+                },
+                Window {
+                    since: middle,
+                    until: self.until,
+                },
+            )
+        })
+    }
+
+    /// The query for this window: a second wider on each side (PagerDuty's bounds may or may
+    /// not include their instant); [`holds`](Self::holds) keeps each incident in one window.
+    fn query(&self, base: &Query) -> Query {
+        let mut query = base.clone();
+        query.push(("since".into(), epoch_iso(self.since - 1)));
+        query.push(("until".into(), epoch_iso(self.until + 1)));
+        query
+    }
+
+    /// Whether the incident was created in this window (an unreadable time is kept).
+    fn holds(&self, incident: &Value) -> bool {
+        match incident["created_at"].as_str().and_then(parse_time) {
+            Some(at) => self.since <= at && at < self.until,
+            None => true,
+        }
+    }
+}
+
+/// Incident windows being listed one after the other; a window that counts more than the
+/// offset limit is halved first.
+struct Windows {
+    client: PagerDutyClient,
+    base: Query,
+    /// Windows still to list, the next one last.
+    pending: Vec<Window>,
+    current: Option<BoxStream<'static, Result<Vec<Value>, ClientError>>>,
+}
+
+impl Windows {
+    fn into_stream(self) -> BoxStream<'static, Result<Vec<Value>, ClientError>> {
+        futures::stream::try_unfold(self, |mut state| async move {
+            loop {
+                if let Some(pages) = state.current.as_mut() {
+                    match pages.try_next().await? {
+                        Some(items) => return Ok(Some((items, state))),
+                        None => state.current = None,
+                    }
+                }
+                let Some(window) = state.pending.pop() else {
+                    return Ok(None);
+                };
+                let query = window.query(&state.base);
+                let first = state
+                    .client
+                    .counted_page("incidents", "incidents", &query)
+                    .await?;
+                if first.more && first.total.is_some_and(|t| t > MAX_OFFSET) {
+                    if let Some((early, late)) = window.halves() {
+                        state.pending.push(late);
+                        state.pending.push(early);
+                        continue;
+                    }
+                }
+                state.current = Some(state.client.rest_of(query, first, Some(window)));
+            }
+        })
+        .boxed()
+    }
+}
+
+/// An RFC 3339 time as epoch seconds.
+fn parse_time(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// Epoch seconds as RFC 3339 (UTC).
+fn epoch_iso(epoch: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// One page of a classic list: the items under `key` and `more`.
 fn list_page(response: &Response, key: &str) -> Result<PageOf<Value>, ClientError> {
     let mut body: Value = response.json()?;
@@ -377,7 +649,9 @@ fn list_page(response: &Response, key: &str) -> Result<PageOf<Value>, ClientErro
         _ => return Err(response.shape_error(format!("a list under `{key}`"))),
     };
     let more = body.get("more").and_then(Value::as_bool).unwrap_or(false);
-    Ok(PageOf::items(items).more(Some(more)))
+    // `total` is only counted when asked for (`total=true`).
+    let total = body.get("total").and_then(Value::as_u64);
+    Ok(PageOf::items(items).more(Some(more)).total(total))
 }
 
 /// The body as JSON, `null` when empty (a 204).

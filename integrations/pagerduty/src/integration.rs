@@ -263,7 +263,7 @@ fn incidents(client: PagerDutyClient, selector: &Value) -> KindStream {
     let analytics = selector.incident_analytics;
     let custom_fields = selector.include_custom_fields;
     client
-        .paginate("incidents", "incidents", query)
+        .incidents(query)
         .then(move |page| {
             let client = client.clone();
             async move {

@@ -81,7 +81,7 @@ impl Custom {
     ) -> Result<Self, BuildError> {
         let settings = config.validate()?;
         let credentials = match &settings.auth {
-            Auth::None => Credentials::none(),
+            Auth::None | Auth::Custom(_) => Credentials::none(),
             Auth::Bearer(token) => Credentials::bearer(token)
                 .map_err(|e| InvalidConfig::new("apiToken", e.to_string()))?,
             Auth::Basic { username, password } => Credentials::basic(username, password)
@@ -97,6 +97,14 @@ impl Custom {
             .accept_invalid_certs(!settings.verify_ssl)
             .concurrency(settings.max_concurrent_requests)
             .retry(retry);
+        if let Auth::Custom(auth) = &settings.auth {
+            let auth = (**auth).clone().authenticator(
+                &settings.base_url,
+                settings.timeout,
+                !settings.verify_ssl,
+            )?;
+            builder = builder.authenticator(Arc::new(auth));
+        }
         for (name, value) in &settings.custom_headers {
             builder = builder.header(name, value);
         }

@@ -11,6 +11,7 @@
 //! so that tests can drive the integration in process.
 
 pub mod config;
+pub mod custom_auth;
 pub mod data_path;
 pub mod integration;
 pub mod pagination;

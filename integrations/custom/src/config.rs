@@ -442,7 +442,16 @@ fn custom_headers(
                 ));
             }
         };
-        headers.insert(name, expand_env(&text, env));
+        let text = expand_env(&text, env);
+        if ocean::http::header::HeaderName::try_from(name.as_str()).is_err()
+            || ocean::http::header::HeaderValue::from_str(&text).is_err()
+        {
+            return Err(InvalidConfig::new(
+                key,
+                format!("the header {name:?} cannot be sent (invalid name or value)"),
+            ));
+        }
+        headers.insert(name, text);
     }
     Ok(headers)
 }
@@ -585,6 +594,10 @@ mod tests {
             ),
             (
                 json!({"base_url": "http://x", "custom_headers": "[1]"}),
+                "`customHeaders`",
+            ),
+            (
+                json!({"base_url": "http://x", "custom_headers": {"bad name": "v"}}),
                 "`customHeaders`",
             ),
             (

@@ -143,6 +143,15 @@ impl Custom {
                     }
                 })
                 .try_flatten()
+                // The first error ends the resource: reported once, the other endpoints of a
+                // fan-out are not fetched further.
+                .scan(false, |failed, page| {
+                    let next = (!*failed).then(|| {
+                        *failed = page.is_err();
+                        page
+                    });
+                    futures::future::ready(next)
+                })
                 .boxed()
             }
             Err(e) => stream::once(async move { Err(FetchError::new(e)) }).boxed(),

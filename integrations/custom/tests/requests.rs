@@ -4,9 +4,10 @@
 mod common;
 
 use common::{fetch, field, integration, items, ok};
+use futures::StreamExt;
 use ocean::Integration;
 use serde_json::json;
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
@@ -292,4 +293,30 @@ async fn a_failing_discovery_fails_the_kind() {
         err.contains("{team_id}") && err.contains("/teams") && err.contains("404"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_misconfigured_data_path_in_a_fan_out_is_reported_once() {
+    let server = MockServer::start().await;
+    Mock::given(path("/teams"))
+        .respond_with(ok(json!([{"id": 1}, {"id": 2}, {"id": 3}])))
+        .mount(&server)
+        .await;
+    Mock::given(path_regex("^/teams/[0-9]+/members$"))
+        .respond_with(ok(json!({"count": 2})))
+        .mount(&server)
+        .await;
+    let custom = integration(&server, json!({}));
+    let ctx = ocean::FetchContext::new(
+        "/teams/{id}/members",
+        0,
+        json!({"data_path": ".count",
+            "path_parameters": {"id": {"endpoint": "/teams", "field": ".id"}}}),
+        None,
+        tokio_util::sync::CancellationToken::new(),
+    );
+    let outcomes: Vec<_> = custom.fetch(ctx).collect().await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let err = outcomes[0].as_ref().unwrap_err().chain();
+    assert!(err.contains(".count") && err.contains("/teams/"), "{err}");
 }

@@ -13,6 +13,7 @@ use ocean::Secret;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 /// A configuration value the integration cannot work with.
@@ -87,7 +88,8 @@ impl Loose {
 }
 
 /// The integration's settings as configured (see [`CustomConfig::validate`] for the checked form).
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+/// Its `Debug` output leaves out every credential, header value and the custom auth request.
+#[derive(Clone, PartialEq, Deserialize, Default)]
 pub struct CustomConfig {
     /// The API's base URL (`baseUrl`), e.g. `https://api.example.com`. Required.
     #[serde(default)]
@@ -274,8 +276,8 @@ pub enum Auth {
     Custom(Box<CustomAuth>),
 }
 
-/// The checked configuration.
-#[derive(Debug, Clone)]
+/// The checked configuration; its `Debug` output leaves out credentials and header values.
+#[derive(Clone)]
 pub struct Settings {
     /// The base URL, without a trailing `/`.
     pub base_url: String,
@@ -291,6 +293,56 @@ pub struct Settings {
     pub max_concurrent_requests: usize,
     /// Headers of every request, `${NAME}`s resolved.
     pub custom_headers: BTreeMap<String, String>,
+}
+
+/// `[redacted]` when a value is set.
+fn redacted<T>(value: &Option<T>) -> &'static str {
+    if value.is_some() {
+        "Some([redacted])"
+    } else {
+        "None"
+    }
+}
+
+impl fmt::Debug for CustomConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomConfig")
+            .field("base_url", &self.base_url)
+            .field("auth_type", &self.auth_type)
+            .field("api_token", &self.api_token)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("api_key", &self.api_key)
+            .field("api_key_header", &self.api_key_header)
+            .field("pagination", &self.pagination)
+            .field("timeout", &self.timeout)
+            .field("verify_ssl", &self.verify_ssl)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("custom_headers", &redacted(&self.custom_headers))
+            .field("custom_auth_request", &redacted(&self.custom_auth_request))
+            .field(
+                "custom_auth_request_template",
+                &self.custom_auth_request_template,
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("pagination", &self.pagination)
+            .field("timeout", &self.timeout)
+            .field("verify_ssl", &self.verify_ssl)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field(
+                "custom_headers",
+                &self.custom_headers.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl CustomConfig {
@@ -618,6 +670,15 @@ mod tests {
         .unwrap();
         let printed = format!("{config:?}");
         for secret in ["tok-123", "pw-456", "key-789"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        let config: CustomConfig = serde_json::from_value(json!({"base_url": "http://x",
+            "auth_type": "custom", "custom_headers": {"X-Auth": "hdr-123"},
+            "custom_auth_request": {"endpoint": "/auth", "body": {"secret": "cs-456"}},
+            "custom_auth_request_template": {"headers": {"A": "{{.t}}"}}}))
+        .unwrap();
+        let printed = format!("{config:?} {:?}", config.validate().unwrap());
+        for secret in ["hdr-123", "cs-456"] {
             assert!(!printed.contains(secret), "{printed}");
         }
         let err = settings(json!({"base_url": "http://x", "auth_type": "basic",

@@ -19,8 +19,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// The authentication request (`customAuthRequest`).
-#[derive(Debug, Clone, Deserialize)]
+/// The authentication request (`customAuthRequest`). Its `Debug` output names the endpoint
+/// and method only: headers, query and body usually carry the client's secret.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AuthRequest {
     /// Relative to `baseUrl`, or an absolute `http(s)` URL.
@@ -43,6 +44,19 @@ pub struct AuthRequest {
     /// Seconds after which to authenticate again (at least 1).
     #[serde(default)]
     pub reauthenticate_interval_seconds: Option<u64>,
+}
+
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("endpoint", &self.endpoint)
+            .field("method", &self.method)
+            .field(
+                "reauthenticate_interval_seconds",
+                &self.reauthenticate_interval_seconds,
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the authentication response fills in (`customAuthRequestTemplate`).

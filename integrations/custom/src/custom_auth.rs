@@ -36,13 +36,13 @@ pub struct AuthRequest {
     #[serde(default)]
     pub body: Option<Value>,
     /// A raw `application/x-www-form-urlencoded` body.
-    #[serde(default)]
+    #[serde(default, alias = "body_form")]
     pub body_form: Option<String>,
     /// Query parameters of the request.
-    #[serde(default)]
+    #[serde(default, alias = "query_params")]
     pub query_params: Option<Map<String, Value>>,
     /// Seconds after which to authenticate again (at least 1).
-    #[serde(default)]
+    #[serde(default, alias = "reauthenticate_interval_seconds")]
     pub reauthenticate_interval_seconds: Option<u64>,
 }
 
@@ -67,7 +67,7 @@ pub struct AuthTemplate {
     #[serde(default)]
     pub headers: Option<Map<String, Value>>,
     /// Query parameters of every request.
-    #[serde(default)]
+    #[serde(default, alias = "query_params")]
     pub query_params: Option<Map<String, Value>>,
     /// Values merged into JSON bodies (not supported yet).
     #[serde(default)]
@@ -215,10 +215,11 @@ impl CustomAuth {
             Some("GET") => Method::GET,
             Some("PUT") => Method::PUT,
             Some("PATCH") => Method::PATCH,
+            Some("DELETE") => Method::DELETE,
             Some(other) => {
                 return Err(InvalidConfig::new(
                     REQUEST,
-                    format!("`method` {other:?} is not one of POST, GET, PUT, PATCH"),
+                    format!("`method` {other:?} is not one of POST, GET, PUT, PATCH, DELETE"),
                 ));
             }
         };
@@ -348,7 +349,7 @@ mod tests {
     #[test]
     fn templates_fill_headers_and_query_from_the_response() {
         let auth = parse(
-            json!({"endpoint": "/auth", "body": {"id": "x"}}),
+            json!({"endpoint": "/auth", "body": {"id": "x"}, "reauthenticate_interval_seconds": 5}),
             json!(
                 "{\"headers\": {\"Authorization\": \"Bearer {{.data.token}}\"}, \
                    \"queryParams\": {\"sig\": \"{{ .sig }}\", \"n\": \"{{.n}}\"}}"

@@ -230,3 +230,23 @@ async fn a_selector_overrides_the_global_pagination() {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests[0].url.query(), None);
 }
+
+#[tokio::test]
+async fn offset_on_an_api_ignoring_the_offset_ends_at_the_page_cap() {
+    // The reference's runaway: full object pages without `has_more`, forever.
+    let server = MockServer::start().await;
+    Mock::given(path("/stuck"))
+        .respond_with(ok(json!({"data": [{"id": 1}, {"id": 2}]})))
+        .mount(&server)
+        .await;
+    let custom = integration(
+        &server,
+        json!({"pagination_type": "offset", "page_size": "2", "max_pages": "5"}),
+    );
+    let err = fetch(&custom, "/stuck", json!({"data_path": ".data"}))
+        .await
+        .unwrap_err()
+        .chain();
+    assert!(err.contains("/stuck") && err.contains("5 pages"), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 5);
+}

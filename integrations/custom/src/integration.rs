@@ -6,7 +6,7 @@
 //! request and status), so the resync deletes nothing of that kind; other kinds complete. (The
 //! reference logs endpoint errors and goes on with nothing, which deletes the kind's entities.)
 
-use crate::config::{Auth, CustomConfig, InvalidConfig, PaginationOptions, Settings};
+use crate::config::{Auth, CustomConfig, InvalidConfig, Settings};
 use crate::data_path::{DataPath, Jq};
 use crate::pagination::PaginationSettings;
 use crate::selector::{self, PathParameter, Selector, SelectorError};
@@ -284,10 +284,10 @@ impl Shared {
         endpoint: &str,
         param: &PathParameter,
     ) -> Result<Arc<Vec<String>>, String> {
+        // Discovery pages as the integration's global pagination says (as the reference).
         let pagination = self
             .settings
             .pagination
-            .overridden_by(&PaginationOptions::default())
             .settings()
             .map_err(|e| e.to_string())?;
         let call = Call {
@@ -380,6 +380,9 @@ impl Shared {
         })
         .max_pages(call.pagination.max_pages)
         .into_stream()
+        .map_ok(|slots| slots.into_iter().flatten().collect::<Vec<Value>>())
+        .try_filter(|items| futures::future::ready(!items.is_empty()))
+        .boxed()
     }
 }
 

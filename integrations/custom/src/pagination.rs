@@ -89,16 +89,35 @@ impl PaginationSettings {
 
     /// Reads one response: items through `data_path`, and the next cursor or link, whether more
     /// pages follow and the total, by this pagination's rules.
+    ///
+    /// The items come back as one "slot" per element of the page, the first holding them all:
+    /// the paginator counts slots, so offsets advance and short pages are judged by what the API
+    /// returned, not by what `data_path` kept. That count is the length of a list response (as
+    /// the reference), and what `data_path` gives for an object response.
     pub fn read(
         &self,
         response: &Response,
         data_path: &DataPath,
-    ) -> Result<PageOf<Value>, HttpError> {
+    ) -> Result<PageOf<Vec<Value>>, HttpError> {
         let body: Value = response.json()?;
         let items = data_path
             .items(&body)
             .map_err(|reason| response.shape_error(reason))?;
-        Ok(self.page_of(items, &body))
+        let returned = match &body {
+            Value::Array(list) => list.len(),
+            _ => items.len(),
+        };
+        let page = self.page_of(items, &body);
+        let mut slots = vec![Vec::new(); returned.max(usize::from(!page.items.is_empty()))];
+        if let Some(first) = slots.first_mut() {
+            *first = page.items;
+        }
+        Ok(PageOf {
+            items: slots,
+            next: page.next,
+            more: page.more,
+            total: page.total,
+        })
     }
 
     /// The page of `items` read from `body`.

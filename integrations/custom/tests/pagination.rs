@@ -250,3 +250,24 @@ async fn offset_on_an_api_ignoring_the_offset_ends_at_the_page_cap() {
     assert!(err.contains("/stuck") && err.contains("5 pages"), "{err}");
     assert_eq!(server.received_requests().await.unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn a_filtering_data_path_on_list_pages_neither_stops_early_nor_skips() {
+    let server = MockServer::start().await;
+    Mock::given(path("/list"))
+        .and(query_param("offset", "0"))
+        .respond_with(ok(json!([{"id": 1, "on": true}, {"id": 2, "on": false}])))
+        .mount(&server)
+        .await;
+    Mock::given(path("/list"))
+        .and(query_param("offset", "2"))
+        .respond_with(ok(json!([{"id": 3, "on": true}])))
+        .mount(&server)
+        .await;
+    let custom = integration(
+        &server,
+        json!({"pagination_type": "offset", "page_size": 2}),
+    );
+    let got = items(&custom, "/list", json!({"data_path": "map(select(.on))"})).await;
+    assert_eq!(field(&got, "id"), [json!(1), json!(3)]);
+}

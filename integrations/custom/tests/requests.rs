@@ -320,3 +320,56 @@ async fn a_misconfigured_data_path_in_a_fan_out_is_reported_once() {
     let err = outcomes[0].as_ref().unwrap_err().chain();
     assert!(err.contains(".count") && err.contains("/teams/"), "{err}");
 }
+
+#[tokio::test]
+async fn the_configured_timeout_bounds_each_request() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ok(json!([])).set_delay(std::time::Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let config: ocean_custom::CustomConfig =
+        serde_json::from_value(json!({"base_url": server.uri(), "timeout": "1"})).unwrap();
+    let custom =
+        ocean_custom::Custom::with_retry_policy(config, ocean_custom::RetryPolicy::never())
+            .unwrap();
+    let started = std::time::Instant::now();
+    let err = fetch(&custom, "/slow", json!({}))
+        .await
+        .unwrap_err()
+        .chain();
+    assert!(err.contains("/slow"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn max_concurrent_requests_bounds_a_fan_out() {
+    let server = MockServer::start().await;
+    Mock::given(path("/teams"))
+        .respond_with(ok(json!([{"id": 1}, {"id": 2}, {"id": 3}])))
+        .mount(&server)
+        .await;
+    Mock::given(path_regex("^/teams/[0-9]+/members$"))
+        .respond_with(ok(json!([{"n": 1}])).set_delay(std::time::Duration::from_millis(300)))
+        .mount(&server)
+        .await;
+    let custom = integration(&server, json!({"max_concurrent_requests": "1"}));
+    let started = std::time::Instant::now();
+    let got = items(
+        &custom,
+        "/teams/{id}/members",
+        json!({"path_parameters": {"id": {"endpoint": "/teams", "field": ".id"}}}),
+    )
+    .await;
+    assert_eq!(got.len(), 3);
+    // One request at a time: the three delayed answers follow one another.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(880),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -5,7 +5,8 @@
 //! It is a port of Python Ocean's `custom` integration ("Ocean Custom"): the same configuration
 //! names and defaults, selector fields and `__{param}` keys, so an existing installation keeps
 //! working. The differences (every kind fails closed, pagination that always ends, every path
-//! parameter resolved, per-resource pagination) are listed in the README.
+//! parameter resolved, per-resource pagination) are listed in the README. Not supported yet:
+//! `body` templates of custom authentication (refused at startup).
 //!
 //! The binary (`src/main.rs`) is the SDK's entry point around [`Custom`]; this library exists
 //! so that tests can drive the integration in process.

@@ -62,6 +62,16 @@ struct Call {
     pagination: PaginationSettings,
 }
 
+/// How one path parameter's values are discovered, its expressions compiled.
+#[derive(Debug, Clone)]
+struct Discovery {
+    name: String,
+    param: PathParameter,
+    call: Call,
+    field: Jq,
+    filter: Option<Jq>,
+}
+
 impl Custom {
     /// Builds the integration from its configuration (checked first), with the default retries.
     pub fn new(config: CustomConfig) -> Result<Self, BuildError> {
@@ -158,11 +168,7 @@ impl Custom {
         }
     }
 
-    fn plan(
-        &self,
-        kind: &str,
-        selector: &Value,
-    ) -> Result<(Call, Vec<(String, PathParameter)>), String> {
+    fn plan(&self, kind: &str, selector: &Value) -> Result<(Call, Vec<Discovery>), String> {
         let selector = Selector::parse(kind, selector).map_err(|e| e.to_string())?;
         let wrap = |reason: String| {
             SelectorError {
@@ -188,15 +194,53 @@ impl Custom {
             pagination,
         };
         let configured = selector.path_parameters.unwrap_or_default();
+        let names = selector::path_params(kind);
         let mut params = Vec::new();
-        for name in selector::path_params(kind) {
-            let Some(param) = configured.get(&name) else {
+        for (position, name) in names.iter().enumerate() {
+            let Some(param) = configured.get(name) else {
                 return Err(wrap(format!(
                     "the endpoint has the path parameter {{{name}}} but path_parameters does not \
                      say how to discover it"
                 )));
             };
-            params.push((name, param.clone()));
+            if let Some(missing) = selector::path_params(&param.endpoint)
+                .into_iter()
+                .find(|p| !names[..position].contains(p))
+            {
+                return Err(wrap(format!(
+                    "the discovery endpoint {:?} of {{{name}}} uses {{{missing}}}, which is not a \
+                     parameter of the kind resolved before it",
+                    param.endpoint
+                )));
+            }
+            let context = |e: String| wrap(format!("path_parameters.{name}: {e}"));
+            params.push(Discovery {
+                name: name.clone(),
+                call: Call {
+                    method: selector::method(kind, param.method.as_deref())
+                        .map_err(|e| context(e.reason))?,
+                    query: selector::pairs(param.query_params.as_ref()),
+                    headers: selector::pairs(param.headers.as_ref()),
+                    body: None,
+                    data_path: DataPath::new(param.data_path.as_deref()).map_err(context)?,
+                    // Discovery pages as the integration's global pagination says (as the
+                    // reference).
+                    pagination: self
+                        .shared
+                        .settings
+                        .pagination
+                        .settings()
+                        .map_err(|e| context(e.to_string()))?,
+                },
+                field: Jq::compile(&param.field).map_err(context)?,
+                filter: param
+                    .filter
+                    .as_deref()
+                    .map(Jq::compile)
+                    .transpose()
+                    .map_err(context)?,
+                param: param.clone(),
+            });
         }
         Ok((call, params))
     }
@@ -208,32 +252,17 @@ impl Shared {
     async fn combinations(
         &self,
         kind: &str,
-        params: &[(String, PathParameter)],
+        params: &[Discovery],
     ) -> Result<Vec<Vec<(String, String)>>, FetchError> {
         let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
-        for (name, param) in params {
-            let resolved: Vec<&String> = params
-                .iter()
-                .map(|(n, _)| n)
-                .take_while(|n| *n != name)
-                .collect();
-            if let Some(missing) = selector::path_params(&param.endpoint)
-                .into_iter()
-                .find(|p| !resolved.contains(&p))
-            {
-                return Err(FetchError::new(format!(
-                    "selector of kind `{kind}`: the discovery endpoint {:?} of {{{name}}} uses \
-                     {{{missing}}}, which is not a parameter of the kind resolved before it",
-                    param.endpoint
-                )));
-            }
+        for discovery in params {
             let mut next = Vec::new();
             for combo in combos {
-                let endpoint = selector::fill(&param.endpoint, &combo);
-                let values = self.discover(kind, name, &endpoint, param).await?;
+                let endpoint = selector::fill(&discovery.param.endpoint, &combo);
+                let values = self.discover(kind, &endpoint, discovery).await?;
                 for value in values.iter() {
                     let mut longer = combo.clone();
-                    longer.push((name.clone(), value.clone()));
+                    longer.push((discovery.name.clone(), value.clone()));
                     next.push(longer);
                 }
             }
@@ -247,10 +276,10 @@ impl Shared {
     async fn discover(
         &self,
         kind: &str,
-        name: &str,
         endpoint: &str,
-        param: &PathParameter,
+        discovery: &Discovery,
     ) -> Result<Arc<Vec<String>>, FetchError> {
+        let param = &discovery.param;
         let key = serde_json::json!([
             endpoint,
             param.method,
@@ -269,47 +298,31 @@ impl Shared {
             .or_default()
             .clone();
         let result = cell
-            .get_or_init(|| async { self.list_values(kind, endpoint, param).await })
+            .get_or_init(|| async { self.list_values(endpoint, discovery).await })
             .await;
         result.clone().map_err(|e| {
             FetchError::new(format!(
-                "discovering the values of {{{name}}} of kind `{kind}`: {e}"
+                "discovering the values of {{{}}} of kind `{kind}`: {e}",
+                discovery.name
             ))
         })
     }
 
     async fn list_values(
         &self,
-        kind: &str,
         endpoint: &str,
-        param: &PathParameter,
+        discovery: &Discovery,
     ) -> Result<Arc<Vec<String>>, String> {
-        // Discovery pages as the integration's global pagination says (as the reference).
-        let pagination = self
-            .settings
-            .pagination
-            .settings()
-            .map_err(|e| e.to_string())?;
-        let call = Call {
-            method: selector::method(kind, param.method.as_deref()).map_err(|e| e.to_string())?,
-            query: selector::pairs(param.query_params.as_ref()),
-            headers: selector::pairs(param.headers.as_ref()),
-            body: None,
-            data_path: DataPath::new(param.data_path.as_deref())?,
-            pagination,
-        };
-        let field = Jq::compile(&param.field)?;
-        let filter = param.filter.as_deref().map(Jq::compile).transpose()?;
-        let mut pages = self.request_pages(endpoint, &call);
+        let mut pages = self.request_pages(endpoint, &discovery.call);
         let mut values = Vec::new();
         while let Some(page) = pages.next().await {
             for record in page.map_err(|e| e.to_string())? {
-                if let Some(filter) = &filter {
+                if let Some(filter) = &discovery.filter {
                     if filter.first(&record)? != Some(Value::Bool(true)) {
                         continue;
                     }
                 }
-                match field.first(&record)? {
+                match discovery.field.first(&record)? {
                     None | Some(Value::Null) => {}
                     Some(Value::String(s)) => values.push(s),
                     Some(other) => values.push(other.to_string()),

@@ -270,6 +270,18 @@ async fn an_unconfigured_path_parameter_fails_the_kind() {
     .unwrap_err()
     .chain();
     assert!(err.contains("{org}"), "{err}");
+    let err = fetch(
+        &custom,
+        "/teams/{team_id}/members",
+        json!({"path_parameters": {"team_id": {"endpoint": "/teams", "field": ".["}}}),
+    )
+    .await
+    .unwrap_err()
+    .chain();
+    assert!(
+        err.contains("path_parameters.team_id") && err.contains("does not compile"),
+        "{err}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 

@@ -19,7 +19,8 @@ use crate::run::{self, RunSpec};
 use crate::workspace::Workspace;
 
 /// The token the fixture accepts in the benchmark.
-const TOKEN: &str = "pd_xtask_bench";
+const TOKEN: &str = "u+xtask-bench";
+// (Not `pd…`: the integration sends those as OAuth `Bearer` tokens.)
 
 /// The blueprints the default resources write.
 const BLUEPRINTS: [&str; 6] = [

@@ -33,11 +33,15 @@ impl AuthError {
     }
 }
 
-/// What is added to a request to authenticate it: headers and query parameters.
+/// What is added to a request to authenticate it: headers, query parameters and, for APIs
+/// that take a token in the request body, fields merged into a JSON body.
 #[derive(Clone, Default)]
 pub struct Credentials {
     headers: Vec<(HeaderName, HeaderValue)>,
     query: Vec<(String, Secret)>,
+    /// Top-level fields set in the JSON body of every request that has one, and of every
+    /// body-less request whose method carries a body (POST, PUT, PATCH).
+    body: Vec<(String, serde_json::Value)>,
     /// Every secret value, to mask in error excerpts.
     secrets: Vec<Secret>,
 }
@@ -46,9 +50,11 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
         let query: Vec<&str> = self.query.iter().map(|(n, _)| n.as_str()).collect();
+        let body: Vec<&str> = self.body.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("Credentials")
             .field("headers", &headers)
             .field("query", &query)
+            .field("body", &body)
             .finish()
     }
 }
@@ -109,8 +115,25 @@ impl Credentials {
         self
     }
 
-    /// Adds the credentials to a request.
-    pub(crate) fn apply(&self, request: &mut reqwest::Request) {
+    /// These credentials plus a field of the JSON body. Every string inside `value` is held as
+    /// a secret: it is masked in error excerpts and never printed.
+    pub fn with_body_field(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
+        fn collect(value: &serde_json::Value, out: &mut Vec<Secret>) {
+            match value {
+                serde_json::Value::String(s) if !s.is_empty() => out.push(Secret::new(s.clone())),
+                serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+                serde_json::Value::Object(map) => map.values().for_each(|v| collect(v, out)),
+                _ => {}
+            }
+        }
+        collect(&value, &mut self.secrets);
+        self.body.push((name.into(), value));
+        self
+    }
+
+    /// Adds the credentials to a request. Fails, saying why, when body fields are to be merged
+    /// into a body that is not a JSON object.
+    pub(crate) fn apply(&self, request: &mut reqwest::Request) -> Result<(), String> {
         for (name, value) in &self.headers {
             request.headers_mut().insert(name.clone(), value.clone());
         }
@@ -120,6 +143,54 @@ impl Credentials {
                 pairs.append_pair(name, value.expose());
             }
         }
+        if !self.body.is_empty() {
+            self.merge_body(request)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the body fields in the request's JSON object body (or in a new one, for a body-less
+    /// POST, PUT or PATCH; a body-less GET, HEAD or DELETE is left without a body).
+    fn merge_body(&self, request: &mut reqwest::Request) -> Result<(), String> {
+        use reqwest::Method;
+        use reqwest::header::CONTENT_TYPE;
+        let existing = request.body().map(|b| b.as_bytes());
+        let mut object = match existing {
+            None | Some(Some([])) => {
+                if !matches!(
+                    *request.method(),
+                    Method::POST | Method::PUT | Method::PATCH
+                ) {
+                    return Ok(());
+                }
+                serde_json::Map::new()
+            }
+            Some(None) => return Err("its body is a stream, not a JSON object".to_owned()),
+            Some(Some(bytes)) => {
+                let is_json = request
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("json"));
+                match serde_json::from_slice::<serde_json::Value>(bytes) {
+                    Ok(serde_json::Value::Object(map)) if is_json => map,
+                    _ => {
+                        return Err("its body is not a JSON object, so the authentication's \
+                                    body fields cannot be merged into it"
+                            .to_owned());
+                    }
+                }
+            }
+        };
+        for (name, value) in &self.body {
+            object.insert(name.clone(), value.clone());
+        }
+        let bytes = serde_json::to_vec(&object).map_err(|e| e.to_string())?;
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        *request.body_mut() = Some(bytes.into());
+        Ok(())
     }
 
     /// The names of the query parameters that hold secrets.

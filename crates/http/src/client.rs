@@ -522,8 +522,13 @@ impl HttpClient {
                     .insert(CONTENT_TYPE, content_type.clone());
                 *outgoing.body_mut() = Some(body.clone().into());
             }
-            if let Some(c) = &credentials {
-                c.apply(&mut outgoing);
+            if let Some(c) = &credentials
+                && let Err(why) = c.apply(&mut outgoing)
+            {
+                return Err(HttpError::Unsendable {
+                    request: label(),
+                    why,
+                });
             }
             inner.counters.requests.fetch_add(1, Ordering::Relaxed);
             let answer = {

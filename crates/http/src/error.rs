@@ -157,6 +157,15 @@ pub enum HttpError {
         #[source]
         source: serde_json::Error,
     },
+    /// A request that could not be put together, e.g. authentication body fields to merge into
+    /// a body that is not a JSON object. Nothing was sent.
+    #[error("{request} to {} could not be sent: {why}", request.service())]
+    Unsendable {
+        /// The request.
+        request: RequestLabel,
+        /// Why.
+        why: String,
+    },
     /// A 2xx answer of an unexpected shape (e.g. no list where the items should be).
     #[error("{} answered {request} without {what}", request.service())]
     Shape {
@@ -212,6 +221,7 @@ impl HttpError {
             | HttpError::Status { request, .. }
             | HttpError::Decode { request, .. }
             | HttpError::Shape { request, .. }
+            | HttpError::Unsendable { request, .. }
             | HttpError::Pagination { request, .. }
             | HttpError::RateLimitTooLong { request, .. } => Some(request),
         }

@@ -529,3 +529,84 @@ async fn the_debug_output_of_clients_and_requests_holds_no_secret() {
     );
     request.send().await.unwrap();
 }
+
+#[tokio::test]
+async fn body_credentials_are_merged_into_json_bodies_and_renewed_after_a_401() {
+    let server = MockServer::start().await;
+    // The API wants the session token in the body; only the second one is valid.
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_json(
+            json!({"query": "all", "page": 2, "session": {"token": "s-2"}}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"ok\": true}"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_json(
+            json!({"session": {"token": "s-2"}}),
+        ))
+        .and(header("content-type", "application/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{\"empty\": true}"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("expired session s-1"))
+        .mount(&server)
+        .await;
+    let fetches = Arc::new(AtomicU32::new(0));
+    let auth = {
+        let fetches = fetches.clone();
+        RefreshingAuth::new(move || {
+            let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                Ok::<_, AuthError>(Issued {
+                    credentials: Credentials::none()
+                        .with_body_field("session", json!({"token": format!("s-{n}")})),
+                    expires_in: None,
+                })
+            }
+        })
+    };
+    let client = HttpClient::builder("Acme")
+        .base_url(server.uri())
+        .authenticator(Arc::new(auth))
+        .build()
+        .unwrap();
+    // The selector's own body is kept, the session replaced by the renewed one.
+    let answer: Value = client
+        .post("search")
+        .json(&json!({"query": "all", "page": 2, "session": "mine"}))
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"ok": true}));
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    // A body-less POST gets a JSON body of the fields; a GET gets none.
+    let answer: Value = client.post("search").send_json().await.unwrap();
+    assert_eq!(answer, json!({"empty": true}));
+    client.get("me").send().await.unwrap();
+    let received = server.received_requests().await.unwrap();
+    let get = received
+        .iter()
+        .find(|r| r.method.as_str() == "GET")
+        .unwrap();
+    assert!(get.body.is_empty());
+    // A body that is not a JSON object cannot take the fields: an error, nothing sent.
+    let before = received.len();
+    let err = client
+        .post("search")
+        .body("application/x-www-form-urlencoded", "a=b")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("could not be sent"), "{err}");
+    assert!(err.to_string().contains("POST"), "{err}");
+    assert_eq!(requests(&server).await, before);
+    // The session token never shows in an error excerpt or Debug output.
+    let creds = Credentials::none().with_body_field("session", json!({"token": "s-secret"}));
+    assert!(!format!("{creds:?}").contains("s-secret"));
+}

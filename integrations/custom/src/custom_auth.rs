@@ -1,12 +1,15 @@
 //! `authType: custom`: an authentication request (`customAuthRequest`) whose JSON response fills
-//! `{{.jq}}` placeholders of header and query templates (`customAuthRequestTemplate`).
+//! `{{.jq}}` placeholders of header, query and body templates (`customAuthRequestTemplate`).
 //!
 //! The SDK's [`RefreshingAuth`] does the rest: one authentication in flight at a time, a new
 //! one when `reauthenticateIntervalSeconds` has passed (less a 60-second margin when the interval
 //! is longer than two minutes) and after a 401, whose request is then sent once more. The
 //! evaluated values are [`Secret`]s: they never print, and are masked in error excerpts.
 //!
-//! Not built yet: a `body` template (merging values into request bodies); it is refused.
+//! A `body` template's fields are set in the JSON body of every request that has one (and of
+//! a body-less POST, PUT or PATCH), on every attempt: a request resent after a 401 carries the
+//! new values. Strings are filled in, in objects and lists at any depth; other values are sent
+//! as written.
 
 use crate::config::InvalidConfig;
 use crate::data_path::Jq;
@@ -69,9 +72,9 @@ pub struct AuthTemplate {
     /// Query parameters of every request.
     #[serde(default, alias = "query_params")]
     pub query_params: Option<Map<String, Value>>,
-    /// Values merged into JSON bodies (not supported yet).
+    /// Fields set in JSON request bodies.
     #[serde(default)]
-    pub body: Option<Value>,
+    pub body: Option<Map<String, Value>>,
 }
 
 /// A template string: literal text and `{{.jq}}` placeholders.
@@ -142,6 +145,54 @@ impl Template {
     }
 }
 
+/// A compiled body template: strings are templates, at any depth of objects and lists.
+#[derive(Debug, Clone)]
+enum BodyTemplate {
+    Text(Template),
+    List(Vec<BodyTemplate>),
+    Object(Vec<(String, BodyTemplate)>),
+    Literal(Value),
+}
+
+impl BodyTemplate {
+    fn parse(key: &'static str, value: &Value) -> Result<Self, InvalidConfig> {
+        Ok(match value {
+            Value::String(text) => BodyTemplate::Text(Template::parse(key, text)?),
+            Value::Array(items) => BodyTemplate::List(
+                items
+                    .iter()
+                    .map(|v| BodyTemplate::parse(key, v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => BodyTemplate::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), BodyTemplate::parse(key, v)?)))
+                    .collect::<Result<_, InvalidConfig>>()?,
+            ),
+            other => BodyTemplate::Literal(other.clone()),
+        })
+    }
+
+    fn render(&self, response: &Value) -> Result<Value, AuthError> {
+        Ok(match self {
+            BodyTemplate::Text(t) => Value::String(t.render(response)?),
+            BodyTemplate::List(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|t| t.render(response))
+                    .collect::<Result<_, _>>()?,
+            ),
+            BodyTemplate::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, t)| Ok((k.clone(), t.render(response)?)))
+                    .collect::<Result<_, AuthError>>()?,
+            ),
+            BodyTemplate::Literal(v) => v.clone(),
+        })
+    }
+}
+
 /// A checked custom authentication.
 #[derive(Debug, Clone)]
 pub struct CustomAuth {
@@ -149,6 +200,7 @@ pub struct CustomAuth {
     method: Method,
     headers: Vec<(HeaderName, Template)>,
     query: Vec<(String, Template)>,
+    body: Vec<(String, BodyTemplate)>,
 }
 
 fn object<T: serde::de::DeserializeOwned>(
@@ -223,17 +275,11 @@ impl CustomAuth {
                 ));
             }
         };
-        if template.body.is_some() {
+        if template.headers.is_none() && template.query_params.is_none() && template.body.is_none()
+        {
             return Err(InvalidConfig::new(
                 TEMPLATE,
-                "`body` templates are not supported yet by this integration; use headers or \
-                 queryParams",
-            ));
-        }
-        if template.headers.is_none() && template.query_params.is_none() {
-            return Err(InvalidConfig::new(
-                TEMPLATE,
-                "needs `headers` or `queryParams` to send what the authentication returns",
+                "needs `headers`, `queryParams` or `body` to send what the authentication returns",
             ));
         }
         let headers = strings(TEMPLATE, template.headers.as_ref())?
@@ -249,12 +295,19 @@ impl CustomAuth {
             .into_iter()
             .map(|(name, text)| Ok((name, Template::parse(TEMPLATE, &text)?)))
             .collect::<Result<_, InvalidConfig>>()?;
+        let body = template
+            .body
+            .iter()
+            .flatten()
+            .map(|(name, value)| Ok((name.clone(), BodyTemplate::parse(TEMPLATE, value)?)))
+            .collect::<Result<_, InvalidConfig>>()?;
         strings(REQUEST, request.headers.as_ref())?;
         Ok(CustomAuth {
             request,
             method,
             headers,
             query,
+            body,
         })
     }
 
@@ -268,6 +321,9 @@ impl CustomAuth {
         for (name, template) in &self.query {
             credentials =
                 credentials.with_query(name.clone(), &Secret::new(template.render(response)?));
+        }
+        for (name, template) in &self.body {
+            credentials = credentials.with_body_field(name.clone(), template.render(response)?);
         }
         Ok(credentials)
     }
@@ -369,6 +425,28 @@ mod tests {
     }
 
     #[test]
+    fn body_templates_fill_strings_at_any_depth_and_keep_other_values() {
+        let auth = parse(
+            json!({"endpoint": "/auth"}),
+            json!({"body": {
+                "auth": {"token": "{{.token}}", "scopes": ["read", "{{.scope}}"], "v": 2},
+                "flag": true
+            }}),
+        )
+        .unwrap();
+        let credentials = auth
+            .credentials(&json!({"token": "t-9", "scope": "admin"}))
+            .unwrap();
+        let printed = format!("{credentials:?}");
+        assert!(
+            !printed.contains("t-9") && printed.contains("auth"),
+            "{printed}"
+        );
+        let err = auth.credentials(&json!({"token": "t-9"})).unwrap_err();
+        assert!(err.to_string().contains(".scope"), "{err}");
+    }
+
+    #[test]
     fn bad_settings_are_refused_naming_the_key() {
         let template = json!({"headers": {"Authorization": "Bearer {{.token}}"}});
         let cases = [
@@ -400,8 +478,13 @@ mod tests {
             (json!({"endpoint": "/a"}), json!({}), "needs `headers`"),
             (
                 json!({"endpoint": "/a"}),
-                json!({"body": {"t": "{{.token}}"}}),
-                "not supported yet",
+                json!({"body": {"auth": ["{{token}}"]}}),
+                "not `{{token}}`",
+            ),
+            (
+                json!({"endpoint": "/a"}),
+                json!({"body": ["{{.token}}"]}),
+                "`customAuthRequestTemplate`",
             ),
         ];
         for (request, template, want) in cases {

@@ -1,5 +1,5 @@
 //! `authType: custom` against a local server: the authentication request (JSON or form body,
-//! relative or absolute endpoint), its response filling header and query templates, one
+//! relative or absolute endpoint), its response filling header, query and body templates, one
 //! authentication shared by concurrent requests, a new one after a 401 (one resend) and when the
 //! interval has passed.
 
@@ -168,4 +168,51 @@ async fn a_failing_authentication_fails_the_kind() {
         "{err}"
     );
     assert!(!err.contains("cs-secret"), "{err}");
+}
+
+#[tokio::test]
+async fn body_templates_are_merged_into_post_bodies_and_renewed_after_a_401() {
+    let server = MockServer::start().await;
+    let count = auth_endpoint(
+        &server,
+        json!({"clientId": "id", "clientSecret": "cs-secret"}),
+    )
+    .await;
+    // The API takes the token inside the body, beside the selector's own fields.
+    Mock::given(method("POST"))
+        .and(path("/search"))
+        .and(body_json(
+            json!({"filter": {"state": "open"}, "session": {"token": "tok-2", "region": "eu"}}),
+        ))
+        .respond_with(ok(json!({"results": [{"id": 1}, {"id": 2}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/search"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let custom = integration(
+        &server,
+        config(json!({"custom_auth_request_template": {
+            "body": {"session": {"token": "{{.data.accessToken}}", "region": "{{.region}}"}}
+        }})),
+    );
+    let got = items(
+        &custom,
+        "/search",
+        json!({"method": "POST", "body": {"filter": {"state": "open"}}, "data_path": ".results"}),
+    )
+    .await;
+    assert_eq!(got, vec![json!({"id": 1}), json!({"id": 2})]);
+    assert_eq!(count.load(Ordering::SeqCst), 2, "tok-1 refused, tok-2 used");
+    let sent = server.received_requests().await.unwrap();
+    let searches: Vec<Value> = sent
+        .iter()
+        .filter(|r| r.url.path() == "/search")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(searches.len(), 2);
+    assert_eq!(searches[0]["session"]["token"], "tok-1");
+    assert_eq!(searches[1]["session"]["token"], "tok-2");
 }

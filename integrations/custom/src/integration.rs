@@ -223,12 +223,12 @@ impl Custom {
                     headers: selector::pairs(param.headers.as_ref()),
                     body: None,
                     data_path: DataPath::new(param.data_path.as_deref()).map_err(context)?,
-                    // Discovery pages as the integration's global pagination says (as the
-                    // reference).
+                    // The integration's pagination, with the parameter's own options on top.
                     pagination: self
                         .shared
                         .settings
                         .pagination
+                        .overridden_by(&param.pagination)
                         .settings()
                         .map_err(|e| context(e.to_string()))?,
                 },
@@ -287,7 +287,8 @@ impl Shared {
             param.headers,
             param.data_path,
             param.field,
-            param.filter
+            param.filter,
+            format!("{:?}", param.pagination)
         ])
         .to_string();
         let cell = self

@@ -68,6 +68,10 @@ pub struct PathParameter {
     /// JQ keeping a record only when it gives `true`.
     #[serde(default)]
     pub filter: Option<String>,
+    /// Pagination options of the discovery endpoint, overriding the integration's (the
+    /// reference pages every discovery endpoint with the global pagination).
+    #[serde(flatten)]
+    pub pagination: PaginationOptions,
 }
 
 impl Selector {

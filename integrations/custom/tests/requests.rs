@@ -6,7 +6,7 @@ mod common;
 use common::{fetch, field, integration, items, ok};
 use futures::StreamExt;
 use ocean::Integration;
-use serde_json::json;
+use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -384,4 +384,53 @@ async fn max_concurrent_requests_bounds_a_fan_out() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_path_parameter_may_page_its_discovery_endpoint_its_own_way() {
+    let server = MockServer::start().await;
+    // Discovery: page-numbered, two pages of two, then a short page.
+    for (page, ids) in [("1", vec![1, 2]), ("2", vec![3])] {
+        Mock::given(path("/teams"))
+            .and(query_param("p", page))
+            .and(query_param("per_page", "2"))
+            .respond_with(ok(json!(
+                ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>()
+            )))
+            .mount(&server)
+            .await;
+    }
+    // The members endpoints page by cursor, the integration's global pagination.
+    for team in 1..=3 {
+        Mock::given(path(format!("/teams/{team}/members")))
+            .respond_with(ok(json!({"members": [{"team": team}], "next": null})))
+            .mount(&server)
+            .await;
+    }
+    let custom = integration(
+        &server,
+        json!({"pagination_type": "cursor", "cursor_path": "next"}),
+    );
+    let got = items(
+        &custom,
+        "/teams/{team_id}/members",
+        json!({"data_path": ".members", "path_parameters": {"team_id": {
+            "endpoint": "/teams", "field": ".id",
+            "paginationType": "page", "paginationParam": "p", "sizeParam": "per_page", "pageSize": 2
+        }}}),
+    )
+    .await;
+    let mut teams: Vec<Value> = field(&got, "team");
+    teams.sort_by_key(|v| v.as_i64());
+    assert_eq!(teams, vec![json!(1), json!(2), json!(3)]);
+    // A misspelt option of a path parameter is refused, not ignored.
+    let err = fetch(
+        &custom,
+        "/teams/{team_id}/members",
+        json!({"path_parameters": {"team_id": {"endpoint": "/teams", "field": ".id", "pageSise": 2}}}),
+    )
+    .await
+    .unwrap_err()
+    .chain();
+    assert!(err.contains("pageSise"), "{err}");
 }

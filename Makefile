@@ -86,12 +86,15 @@ fmt:
 # the same records; then the mapping and emulator-ingest benches; then the GitHub integration
 # resyncing a fixture organization of 2,000 repositories twice (the second time on conditional
 # requests); then the PagerDuty integration resyncing a fixture account of 500 services and
-# 20,000 incidents. RECORDS=5000,50000 changes the sizes; FAULTS=0.1 the faulted share (0 skips that
+# 20,000 incidents; then the Custom integration paging through a fixture REST API of 200,000 of
+# the workload's records (pages of 500) beside the fake integration on the same records.
+# RECORDS=5000,50000 changes the sizes; FAULTS=0.1 the faulted share (0 skips that
 # run); E2E=1 skips the crate benches; MAP=1 runs only the `ocean map` and Python comparison;
 # RELEASE=1 measures a plain release build; GITHUB_REPOS=500 changes the GitHub organization's
-# size, 0 skips it; PAGERDUTY_INCIDENTS=N the PagerDuty account's incidents, 0 skips it.
+# size, 0 skips it; PAGERDUTY_INCIDENTS=N the PagerDuty account's incidents, 0 skips it;
+# CUSTOM_ITEMS=N the Custom integration's records, 0 skips it.
 bench:
-	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(MAP),--map-only) $(if $(RELEASE),--release) $(if $(GITHUB_REPOS),--github-repos $(GITHUB_REPOS)) $(if $(PAGERDUTY_INCIDENTS),--pagerduty-incidents $(PAGERDUTY_INCIDENTS))
+	$(CARGO) xtask bench $(if $(RECORDS),--records $(RECORDS)) $(if $(FAULTS),--fault-rate $(FAULTS)) $(if $(E2E),--e2e-only) $(if $(MAP),--map-only) $(if $(RELEASE),--release) $(if $(GITHUB_REPOS),--github-repos $(GITHUB_REPOS)) $(if $(PAGERDUTY_INCIDENTS),--pagerduty-incidents $(PAGERDUTY_INCIDENTS)) $(if $(CUSTOM_ITEMS),--custom-items $(CUSTOM_ITEMS))
 
 # Builds (release), starts the Port emulator on a free 127.0.0.1 port, resyncs the fake integration
 # once into it and prints a summary with the catalog view's URL; KEEP=1 keeps the emulator (and

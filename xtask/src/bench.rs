@@ -168,7 +168,7 @@ fn end_to_end(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
     Ok(runs)
 }
 
-fn run_once(
+pub(crate) fn run_once(
     ws: &Workspace,
     emulator_binary: &Path,
     binary: &Path,
@@ -248,6 +248,17 @@ fn run_once(
 
 /// Writes the benchmark's resources folder (blueprints and mapping) from the fake integration's.
 fn write_bench_resources(ws: &Workspace, dir: &Path) -> Result<PathBuf> {
+    write_bench_resources_as(ws, dir, BENCH_KIND, &serde_json::Map::new())
+}
+
+/// Writes the benchmark's resources folder with the `item` resource under another `kind`, with
+/// `selector` fields added to its selector (the Custom integration's endpoint and `data_path`).
+pub(crate) fn write_bench_resources_as(
+    ws: &Workspace,
+    dir: &Path,
+    kind: &str,
+    selector: &serde_json::Map<String, Value>,
+) -> Result<PathBuf> {
     let source = ws.integration_dir("fake").join(".port/resources");
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let blueprints_path = source.join("blueprints.json");
@@ -285,6 +296,10 @@ fn write_bench_resources(ws: &Workspace, dir: &Path) -> Result<PathBuf> {
     resources.retain(|r| r["kind"] == BENCH_KIND);
     if resources.len() != 1 {
         bail!("{} has no single `item` resource", mapping_path.display());
+    }
+    resources[0]["kind"] = Value::from(kind);
+    for (key, value) in selector {
+        resources[0]["selector"][key] = value.clone();
     }
     // JSON is YAML: the resources folder accepts either extension.
     std::fs::write(

@@ -13,6 +13,7 @@
 //! published or shipped), and anything needing the network beyond 127.0.0.1 and `rustup`.
 
 pub mod bench;
+pub mod bench_custom;
 pub mod bench_github;
 pub mod bench_pagerduty;
 pub mod browser;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use xtask::Workspace;
 use xtask::bench::{self, BenchOptions};
+use xtask::bench_custom::{self, CustomBenchOptions};
 use xtask::bench_github::{self, GithubBenchOptions};
 use xtask::bench_pagerduty::{self, PagerDutyBenchOptions};
 use xtask::demo::{self, DemoOptions};
@@ -76,6 +77,11 @@ enum Task {
         /// resources). 0 skips it, and so does `--map-only`.
         #[arg(long, default_value_t = 20_000)]
         pagerduty_incidents: u64,
+        /// Records the Custom integration pages through from a fixture API (pages of 500),
+        /// beside the fake integration on the same records. 0 skips it, and so does
+        /// `--map-only`.
+        #[arg(long, default_value_t = 200_000)]
+        custom_items: u64,
     },
     /// Build and run an integration: against the configured Port, else a local emulator (`make run`).
     Run {
@@ -232,63 +238,62 @@ fn run(task: Task) -> Result<()> {
             map_only,
             github_repos,
             pagerduty_incidents,
+            custom_items,
         } => {
+            // The static binary that ships of an integration, or None for a release build.
+            let shipped = |integration: &str| -> Result<Option<PathBuf>> {
+                if release {
+                    return Ok(None);
+                }
+                let host = Arch::host().context("no static build for this host's CPU")?;
+                let built =
+                    static_build::build_static(&ws, &StaticOptions::dist(integration, &[host]))?;
+                Ok(built.into_iter().next().map(|b| b.path))
+            };
             let binary = match binary {
                 Some(binary) => Some(std::path::absolute(binary)?),
-                None if release || map_only => None,
-                None => {
-                    let host = Arch::host().context("no static build for this host's CPU")?;
-                    let built =
-                        static_build::build_static(&ws, &StaticOptions::dist("fake", &[host]))?;
-                    built.into_iter().next().map(|b| b.path)
-                }
+                None if map_only => None,
+                None => shipped("fake")?,
             };
             bench::bench(
                 &ws,
                 &BenchOptions {
                     records: if map_only { Vec::new() } else { records },
                     micro: !e2e_only && !map_only,
-                    binary,
+                    binary: binary.clone(),
                     fault_rate,
                     map_records: map_records.into_iter().filter(|n| *n > 0).collect(),
                     python_records,
                 },
             )?;
             if github_repos > 0 && !map_only {
-                let binary = if release {
-                    None
-                } else {
-                    let host = Arch::host().context("no static build for this host's CPU")?;
-                    let built =
-                        static_build::build_static(&ws, &StaticOptions::dist("github", &[host]))?;
-                    built.into_iter().next().map(|b| b.path)
-                };
                 bench_github::bench(
                     &ws,
                     &GithubBenchOptions {
                         repos: github_repos,
-                        binary,
+                        binary: shipped("github")?,
                         ..GithubBenchOptions::default()
                     },
                 )?;
             }
             if pagerduty_incidents > 0 && !map_only {
-                let binary = if release {
-                    None
-                } else {
-                    let host = Arch::host().context("no static build for this host's CPU")?;
-                    let built = static_build::build_static(
-                        &ws,
-                        &StaticOptions::dist("pagerduty", &[host]),
-                    )?;
-                    built.into_iter().next().map(|b| b.path)
-                };
                 bench_pagerduty::bench(
                     &ws,
                     &PagerDutyBenchOptions {
                         incidents: pagerduty_incidents,
-                        binary,
+                        binary: shipped("pagerduty")?,
                         ..PagerDutyBenchOptions::default()
+                    },
+                )?;
+            }
+            if custom_items > 0 && !map_only {
+                bench_custom::bench(
+                    &ws,
+                    &CustomBenchOptions {
+                        items: custom_items,
+                        binary: shipped("custom")?,
+                        fake_binary: binary,
+                        ..CustomBenchOptions::default()
                     },
                 )?;
             }

@@ -99,14 +99,12 @@ impl PaginationSettings {
         response: &Response,
         data_path: &DataPath,
     ) -> Result<PageOf<Vec<Value>>, HttpError> {
-        let body: Value = response.json()?;
+        let mut body: Value = response.json()?;
+        let list_len = body.as_array().map(Vec::len);
         let items = data_path
-            .items(&body)
+            .take_items(&mut body)
             .map_err(|reason| response.shape_error(reason))?;
-        let returned = match &body {
-            Value::Array(list) => list.len(),
-            _ => items.len(),
-        };
+        let returned = list_len.unwrap_or(items.len());
         let page = self.page_of(items, &body);
         let mut slots = vec![Vec::new(); returned.max(usize::from(!page.items.is_empty()))];
         if let Some(first) = slots.first_mut() {

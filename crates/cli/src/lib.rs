@@ -7,6 +7,7 @@
 
 pub mod defaults;
 pub mod integration;
+pub mod mapping_tests;
 pub mod sail;
 pub mod scaffold;
 pub mod workspace;

@@ -134,11 +134,13 @@ fn manifest(dir: &Path) -> (String, Vec<String>, Vec<String>, Vec<String>) {
 }
 
 /// What every generated integration holds, webhook processor aside.
-const COMMON_FILES: [&str; 17] = [
+const COMMON_FILES: [&str; 19] = [
     ".gitignore",
     ".port/resources/blueprints.json",
     ".port/resources/port-app-config.yml",
     ".port/spec.yaml",
+    ".port/tests/first-kind/expected.json",
+    ".port/tests/first-kind/items.json",
     "CHANGELOG.md",
     "Cargo.toml",
     "Dockerfile",
@@ -235,6 +237,15 @@ fn flags_generate_a_complete_integration_in_the_workspace_around_the_current_dir
     assert!(
         main.contains("ocean::manifest!(\"acme-tickets\")"),
         "{main}"
+    );
+
+    // Its mapping test passes as generated (`ocean test`).
+    let out = ocean(&dir, &["test"]);
+    assert!(
+        out.status.success() && text(&out.stdout).contains("ok      first-kind (kind policy"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
     );
 
     // The `integrations/*` glob already covers it: the root manifest is left alone.

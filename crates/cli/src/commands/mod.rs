@@ -7,6 +7,7 @@ pub mod map;
 pub mod new;
 pub mod playground;
 pub mod sail;
+pub mod test;
 pub mod version;
 
 use clap::{ArgMatches, Command};
@@ -24,6 +25,7 @@ pub fn cli() -> Command {
         .subcommand(list::cli())
         .subcommand(defaults::cli())
         .subcommand(map::cli())
+        .subcommand(test::cli())
         .subcommand(playground::cli())
         .subcommand(version::cli())
         .subcommand(completions::cli())
@@ -39,6 +41,7 @@ pub fn exec(name: &str, args: &ArgMatches) -> anyhow::Result<ExitCode> {
         "new" => new::exec(args),
         "playground" => playground::exec(args),
         "sail" => sail::exec(args),
+        "test" => test::exec(args),
         "version" => version::exec(args),
         other => anyhow::bail!("unknown command {other}"),
     }

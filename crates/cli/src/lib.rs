@@ -5,6 +5,7 @@
 //! each saying what it was doing and with what input: it is the tool's body, not an API other
 //! crates build on.
 
+pub mod check;
 pub mod defaults;
 pub mod integration;
 pub mod mapping_tests;

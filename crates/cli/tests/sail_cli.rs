@@ -279,6 +279,43 @@ fn sail_without_port_settings_runs_against_a_local_emulator() {
     assert!(stderr.contains("Port emulator stopped."), "{stderr}");
 }
 
+/// `ocean plan` is `ocean sail --dry-run`: against a fresh (local) Port, every entity is a
+/// create, and the JSON plan is stdout alone.
+#[test]
+fn plan_prints_a_dry_run_of_the_integration() {
+    let out = ocean(&repo_root().join("integrations/fake"))
+        .args([
+            "plan",
+            "--profile",
+            "dev",
+            "--output",
+            "json",
+            "--max-deletes",
+            "0",
+        ])
+        .env("OCEAN__INTEGRATION__CONFIG__ITEM_COUNT", "10")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(plan["blueprints"]["benchItem"]["create"], 9, "{plan}");
+    assert_eq!(plan["blueprints"]["fakeTeam"]["create"], 5, "{plan}");
+    assert_eq!(plan["deletion"]["delete"], 0, "{plan}");
+    // The plan flags belong to a dry run.
+    let misuse = ocean(&repo_root().join("integrations/fake"))
+        .args(["sail", "--show", "3"])
+        .output()
+        .unwrap();
+    assert!(!misuse.status.success());
+    assert!(
+        text(&misuse.stderr).contains("go with --dry-run"),
+        "{}",
+        text(&misuse.stderr)
+    );
+}
+
 #[test]
 fn sail_outside_an_integration_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -333,6 +370,9 @@ fn help_lists_every_command_once_with_one_line() {
         "new",
         "list",
         "map",
+        "test",
+        "check",
+        "plan",
         "playground",
         "version",
         "completions",

@@ -38,6 +38,7 @@ mod listener;
 mod live;
 mod metrics;
 mod pipeline;
+mod plan;
 mod progress;
 mod report;
 mod runtime;
@@ -57,6 +58,9 @@ pub use live::{Ingress, LiveConfig, LiveEvents};
 pub use metrics::Metrics;
 pub use ocean_model::Masker;
 pub use pipeline::{EngineConfig, ResyncCancel};
+pub use plan::{
+    Action, BlueprintPlan, Change, DeletionPlan, FieldDiff, Plan, PlanOptions, PlanReport,
+};
 pub use progress::{KindProgress, KindProgressSnapshot, ResyncProgress};
 /// The Kafka client the KAFKA listener is built on (feature `kafka`), for tests that produce
 /// messages to a broker.

@@ -379,6 +379,54 @@ impl Ocean {
         });
     }
 
+    /// A dry run: one full resync that reads Port and the third party but writes nothing —
+    /// no upsert, no delete, no resync state, no integration update, no default resources, no
+    /// raw examples — and returns its plan ([`crate::plan`]). When the integration is not in
+    /// Port yet, the defaults' `port-app-config` is the mapping. Startup must not have run.
+    pub async fn plan(&self, options: crate::PlanOptions) -> crate::PlanReport {
+        let mut config = self.coordinator.services().config.clone();
+        config.send_raw_data_examples = false;
+        let services = Services::new(
+            self.client.clone(),
+            self.integration.clone(),
+            config,
+            self.masker.clone(),
+        );
+        let fallback_mapping = self
+            .resources
+            .as_ref()
+            .and_then(|r| r.port_app_config.as_ref())
+            .and_then(|m| match ocean_mapping::PortAppConfig::from_json(m) {
+                Ok(mapping) => Some(mapping),
+                Err(error) => {
+                    tracing::warn!(%error, "The default port-app-config does not validate");
+                    None
+                }
+            });
+        let plan = Arc::new(crate::Plan::new(options));
+        let id = format!(
+            "dry-run-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        );
+        let report = crate::pipeline::dry_run(
+            &services,
+            &id,
+            crate::pipeline::DryRun {
+                plan: plan.clone(),
+                fallback_mapping,
+            },
+        )
+        .await;
+        let failed = report
+            .kinds
+            .iter()
+            .filter(|k| k.failed())
+            .map(|k| k.label())
+            .collect();
+        let completes = report.status() == ResyncStatus::Completed;
+        plan.finish(failed, report.outcome.to_string(), completes)
+    }
+
     /// Starts one full resync through the coordinator (state reported to Port).
     pub async fn trigger_resync(&self) -> Option<ResyncHandle> {
         self.coordinator.trigger(Trigger::Manual).await

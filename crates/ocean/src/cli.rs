@@ -56,6 +56,47 @@ pub(crate) struct Args {
     /// With `--defaults clean`: delete the integration from Port too (implies --force).
     #[arg(long, requires = "defaults")]
     pub destroy: bool,
+    /// Plan one full resync without writing anything to Port and print what it would do:
+    /// entities to create, update (field by field), leave unchanged and delete, per blueprint.
+    #[arg(long, conflicts_with_all = ["once", "print_config", "sample", "defaults"])]
+    pub dry_run: bool,
+    /// With `--dry-run`: `text` (counts, then the first changes) or `json`.
+    #[arg(long, value_enum, default_value = "text", requires = "dry_run")]
+    pub output: PlanOutput,
+    /// With `--dry-run`: changes listed per blueprint, a number or `all` (default 10).
+    #[arg(long, value_name = "N|all", value_parser = parse_show, requires = "dry_run")]
+    pub show: Option<Show>,
+    /// With `--dry-run`: exit with code 2 when the plan deletes more than N entities (0: any).
+    #[arg(long, value_name = "N", requires = "dry_run")]
+    pub max_deletes: Option<u64>,
+}
+
+/// How a dry run's plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum PlanOutput {
+    /// For people: counts first, then the first changes of each blueprint.
+    Text,
+    /// For pipelines: the whole plan as one JSON object.
+    Json,
+}
+
+/// `--show`'s value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Show {
+    /// The first N changes per blueprint.
+    First(usize),
+    /// Every change.
+    All,
+}
+
+fn parse_show(text: &str) -> Result<Show, String> {
+    match text.trim() {
+        "all" => Ok(Show::All),
+        n => n
+            .parse()
+            .map(Show::First)
+            .map_err(|_| format!("'{n}' is neither a number nor `all`")),
+    }
 }
 
 /// What `--defaults` does.

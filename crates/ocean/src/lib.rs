@@ -96,6 +96,7 @@ mod build_context;
 mod cli;
 mod defaults;
 mod logging;
+mod plan_view;
 pub mod prelude;
 mod progress;
 mod sample;
@@ -124,6 +125,10 @@ pub mod lifecycle {
         LiveEvents, MappingError, Masker, Metrics, ReconcileError, Refusal, ResyncHandle,
         ResyncOutcome, ResyncProgress, RuntimeError, SharedPortError, StartupError, StartupOutcome,
         Trigger,
+    };
+    /// Dry runs: what a resync would do ([`Ocean::plan`](crate::Ocean::plan)).
+    pub use ocean_lifecycle::{
+        Action, BlueprintPlan, Change, DeletionPlan, FieldDiff, PlanOptions, PlanReport,
     };
 }
 pub use build_context::BuildContext;
@@ -280,7 +285,7 @@ where
     let once =
         prepared.settings.event_listener.listener_type() == ocean_config::EventListenerType::Once;
     let masker = ocean_lifecycle::Masker::new(prepared.settings.sensitive_values());
-    let log = logging::init(&prepared.application, masker.clone());
+    let log = logging::init(&prepared.application, masker.clone(), args.dry_run);
     // The one-line reasons on stderr are masked like the logs.
     let fail = move |message: String| {
         eprintln!("error: {}", masker.mask(&message));
@@ -308,11 +313,12 @@ where
                 return fail(format!("the integration could not be built: {error}"));
             }
         };
-        let ocean = match Ocean::builder(settings, Arc::new(integration))
-            .resources_from(path)
-            .http(std::net::SocketAddr::new(http_host, http_port))
-            .build()
-        {
+        let mut builder = Ocean::builder(settings, Arc::new(integration)).resources_from(path);
+        if !args.dry_run {
+            // A dry run serves nothing.
+            builder = builder.http(std::net::SocketAddr::new(http_host, http_port));
+        }
+        let ocean = match builder.build() {
             Ok(ocean) => ocean,
             Err(error) => {
                 tracing::error!(%error, "Ocean could not start");
@@ -321,6 +327,9 @@ where
         };
         if let Some(action) = args.defaults {
             return defaults::run(&ocean, action, &args, fail).await;
+        }
+        if args.dry_run {
+            return plan_view::run(&ocean, args.output, args.show, args.max_deletes).await;
         }
         let shutdown = CancellationToken::new();
         tokio::spawn(cli::watch_signals(shutdown.clone()));

@@ -35,8 +35,13 @@ pub(crate) struct LogHandle {
 }
 
 /// Installs the global subscriber. Safe to call once per process (later calls are ignored).
-pub(crate) fn init(app: &ApplicationSettings, masker: Masker) -> LogHandle {
-    let terminal = std::io::stdout().is_terminal();
+/// With `to_stderr` the log goes to stderr (a dry run, whose plan is the standard output).
+pub(crate) fn init(app: &ApplicationSettings, masker: Masker, to_stderr: bool) -> LogHandle {
+    let terminal = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
     let json = match app.log_format {
         LogFormat::Json => true,
         LogFormat::Human => false,
@@ -46,6 +51,7 @@ pub(crate) fn init(app: &ApplicationSettings, masker: Masker) -> LogHandle {
     let output = LogOutput {
         masker,
         progress: progress.clone(),
+        to_stderr,
     };
     let filter = std::env::var("RUST_LOG")
         .ok()
@@ -88,6 +94,7 @@ fn default_filter(level: LogLevel) -> String {
 struct LogOutput {
     masker: Masker,
     progress: ProgressSlot,
+    to_stderr: bool,
 }
 
 impl<'a> MakeWriter<'a> for LogOutput {
@@ -125,10 +132,17 @@ impl Drop for LineWriter {
         }
         let text = String::from_utf8_lossy(&self.buf);
         let masked = self.output.masker.mask(&text);
+        let to_stderr = self.output.to_stderr;
         let write = || {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(masked.as_bytes());
-            let _ = out.flush();
+            if to_stderr {
+                let mut out = std::io::stderr().lock();
+                let _ = out.write_all(masked.as_bytes());
+                let _ = out.flush();
+            } else {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(masked.as_bytes());
+                let _ = out.flush();
+            }
         };
         let progress = self
             .output
@@ -192,6 +206,7 @@ mod tests {
         let output = LogOutput {
             masker: Masker::new(["hunter2-secret"]),
             progress: Arc::new(Mutex::new(None)),
+            to_stderr: false,
         };
         let mut writer = output.make_writer();
         writer

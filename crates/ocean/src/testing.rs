@@ -49,7 +49,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use port_emulator::{
-    EmulatorConfig, FaultSettings, RunningEmulator, StoredEntity, spawn as spawn_emulator,
+    EmulatorConfig, FaultSettings, RecordedRequest, RunningEmulator, StoredEntity,
+    spawn as spawn_emulator,
 };
 
 /// Why a test runtime could not start.

@@ -27,6 +27,65 @@ pub fn is_changed(in_port: &Entity, mapped: &Entity) -> bool {
         || !fields_equal(in_port.relations.as_ref(), mapped.relations.as_ref())
 }
 
+/// One field that differs between Port's copy and the mapped entity: `title`, `team`,
+/// `properties.NAME` or `relations.NAME`, with Port's value and the mapped one (`None`: absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// The field's path.
+    pub field: String,
+    /// Port's value.
+    pub old: Option<Value>,
+    /// The mapped value.
+    pub new: Option<Value>,
+}
+
+/// The fields [`is_changed`] sees differ, by its rules: empty exactly when `is_changed` is
+/// false.
+pub fn changed_fields(in_port: &Entity, mapped: &Entity) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    if title(in_port) != title(mapped) {
+        out.push(FieldChange {
+            field: "title".into(),
+            old: in_port.title.clone(),
+            new: mapped.title.clone(),
+        });
+    }
+    if teams(in_port.team.as_ref()) != teams(mapped.team.as_ref()) {
+        out.push(FieldChange {
+            field: "team".into(),
+            old: in_port.team.clone(),
+            new: mapped.team.clone(),
+        });
+    }
+    for (name, port, mine) in [
+        ("properties", &in_port.properties, &mapped.properties),
+        ("relations", &in_port.relations, &mapped.relations),
+    ] {
+        let empty = Map::new();
+        let port = port.as_ref().unwrap_or(&empty);
+        let mine = mine.as_ref().unwrap_or(&empty);
+        let mut keys: Vec<&String> = port
+            .iter()
+            .filter(|(k, v)| !v.is_null() || mine.contains_key(*k))
+            .map(|(k, _)| k)
+            .chain(mine.keys())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let (old, new) = (port.get(key), mine.get(key));
+            if old != new {
+                out.push(FieldChange {
+                    field: format!("{name}.{key}"),
+                    old: old.cloned(),
+                    new: new.cloned(),
+                });
+            }
+        }
+    }
+    out
+}
+
 fn title(entity: &Entity) -> &Value {
     entity.title.as_ref().unwrap_or(&Value::Null)
 }
@@ -83,11 +142,40 @@ mod tests {
     }
 
     fn check(in_port: Value, mapped: Value, changed: bool) {
+        let (port, mine) = (entity(in_port.clone()), entity(mapped.clone()));
         assert_eq!(
-            is_changed(&entity(in_port.clone()), &entity(mapped.clone())),
+            is_changed(&port, &mine),
             changed,
             "port {in_port} vs mapped {mapped}"
         );
+        // The field-level view agrees with the verdict.
+        assert_eq!(
+            !changed_fields(&port, &mine).is_empty(),
+            changed,
+            "fields of port {in_port} vs mapped {mapped}"
+        );
+    }
+
+    #[test]
+    fn changed_fields_name_each_difference() {
+        let fields = changed_fields(
+            &entity(
+                json!({"title": "A", "properties": {"x": 1, "gone": null, "y": 2},
+                "relations": {"r": "t1"}}),
+            ),
+            &entity(
+                json!({"title": "B", "properties": {"x": 1, "y": 3, "z": true},
+                "relations": {"r": "t2"}}),
+            ),
+        );
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            names,
+            ["title", "properties.y", "properties.z", "relations.r"]
+        );
+        assert_eq!(fields[1].old, Some(json!(2)));
+        assert_eq!(fields[2].old, None);
+        assert_eq!(fields[2].new, Some(json!(true)));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The subcommands of `ocean`, one module each (`cli()` declares, `exec()` runs).
 
+pub mod check;
 pub mod completions;
 pub mod defaults;
 pub mod list;
 pub mod map;
 pub mod new;
+pub mod plan;
 pub mod playground;
 pub mod sail;
 pub mod test;
@@ -25,7 +27,9 @@ pub fn cli() -> Command {
         .subcommand(list::cli())
         .subcommand(defaults::cli())
         .subcommand(map::cli())
+        .subcommand(check::cli())
         .subcommand(test::cli())
+        .subcommand(plan::cli())
         .subcommand(playground::cli())
         .subcommand(version::cli())
         .subcommand(completions::cli())
@@ -34,11 +38,13 @@ pub fn cli() -> Command {
 /// Runs the subcommand `name`.
 pub fn exec(name: &str, args: &ArgMatches) -> anyhow::Result<ExitCode> {
     match name {
+        "check" => check::exec(args),
         "completions" => completions::exec(args),
         "defaults" => defaults::exec(args),
         "list" => list::exec(args),
         "map" => map::exec(args),
         "new" => new::exec(args),
+        "plan" => plan::exec(args),
         "playground" => playground::exec(args),
         "sail" => sail::exec(args),
         "test" => test::exec(args),

@@ -68,6 +68,49 @@ pub fn cli() -> Command {
                 .default_value("release")
                 .help("The cargo profile to build with inside a workspace"),
         )
+        .arg(
+            Arg::new("dry-run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("once")
+                .help(
+                    "Plan one resync without writing to Port and print the plan (see `ocean plan`)",
+                ),
+        )
+        .args(plan_args())
+}
+
+/// The flags of a dry run's plan (`ocean sail --dry-run`, `ocean plan`), passed to the
+/// integration.
+pub fn plan_args() -> [Arg; 3] {
+    [
+        Arg::new("output")
+            .long("output")
+            .value_name("FORMAT")
+            .value_parser(["text", "json"])
+            .help("With a dry run: text (counts, then the first changes) or json"),
+        Arg::new("show")
+            .long("show")
+            .value_name("N|all")
+            .help("With a dry run: changes listed per blueprint (default 10)"),
+        Arg::new("max-deletes")
+            .long("max-deletes")
+            .value_name("N")
+            .value_parser(value_parser!(u64))
+            .help("With a dry run: exit with code 2 when the plan deletes more than N entities"),
+    ]
+}
+
+/// The passthrough flags of [`plan_args`].
+pub fn plan_passthrough(args: &ArgMatches, passthrough: &mut Vec<String>) {
+    for name in ["output", "show"] {
+        if let Some(value) = args.get_one::<String>(name) {
+            passthrough.extend([format!("--{name}"), value.clone()]);
+        }
+    }
+    if let Some(max) = args.get_one::<u64>("max-deletes") {
+        passthrough.extend(["--max-deletes".to_owned(), max.to_string()]);
+    }
 }
 
 /// Runs `ocean sail`.
@@ -87,6 +130,15 @@ pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
     }
     if args.get_flag("version") {
         passthrough.push("--version".to_owned());
+    }
+    if args.get_flag("dry-run") {
+        passthrough.push("--dry-run".to_owned());
+        plan_passthrough(args, &mut passthrough);
+    } else if ["output", "show", "max-deletes"]
+        .iter()
+        .any(|name| args.contains_id(name) && args.value_source(name).is_some())
+    {
+        anyhow::bail!("--output, --show and --max-deletes go with --dry-run");
     }
     ocean_cli::sail::sail(&SailOptions {
         path: args

@@ -631,6 +631,7 @@ impl LiveEvents {
             keep_failed: false,
             fence: None,
             missing_blueprints: Arc::new(MissingBlueprints::default()),
+            plan: None,
         });
         let metrics = &self.services.metrics;
         let mut ok = true;

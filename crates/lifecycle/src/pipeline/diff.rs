@@ -117,12 +117,7 @@ async fn changed_only(
     let mut changed = Vec::new();
     for (blueprint, members) in groups {
         for chunk in members.chunks(SEARCH_IDENTIFIERS_CHUNK) {
-            let ids: Vec<&Value> = chunk.iter().map(|&i| &entities[i].identifier).collect();
-            let found = client
-                .search_by_identifiers(blueprint, &ids, &include, UserAgentFeature::Exporter)
-                .await?;
-            let in_port: HashMap<EntityKey, Entity> =
-                found.into_iter().map(|e| (e.key(), e)).collect();
+            let in_port = copies(client, blueprint, chunk, entities, &include).await?;
             for &i in chunk {
                 let entity = &entities[i];
                 match in_port.get(&entity.key()) {
@@ -134,6 +129,45 @@ async fn changed_only(
     }
     changed.sort_unstable();
     Ok(changed)
+}
+
+/// Port's copies of `entities[members]` (all of `blueprint`), restricted to `include`.
+async fn copies(
+    client: &PortClient,
+    blueprint: &Value,
+    members: &[usize],
+    entities: &[Entity],
+    include: &[&str],
+) -> Result<HashMap<EntityKey, Entity>, PortError> {
+    let ids: Vec<&Value> = members.iter().map(|&i| &entities[i].identifier).collect();
+    let found = client
+        .search_by_identifiers(blueprint, &ids, include, UserAgentFeature::Exporter)
+        .await?;
+    Ok(found.into_iter().map(|e| (e.key(), e)).collect())
+}
+
+/// Port's copies of `entities` (none may use a search identifier), restricted to `include`:
+/// what a dry run compares each mapped entity with, whatever the batch's size.
+pub(crate) async fn port_copies(
+    client: &PortClient,
+    entities: &[Entity],
+    include: &[String],
+) -> Result<HashMap<EntityKey, Entity>, PortError> {
+    let include: Vec<&str> = include.iter().map(String::as_str).collect();
+    let mut groups: Vec<(&Value, Vec<usize>)> = Vec::new();
+    for (i, entity) in entities.iter().enumerate() {
+        match groups.iter_mut().find(|(bp, _)| **bp == entity.blueprint) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((&entity.blueprint, vec![i])),
+        }
+    }
+    let mut all = HashMap::new();
+    for (blueprint, members) in groups {
+        for chunk in members.chunks(SEARCH_IDENTIFIERS_CHUNK) {
+            all.extend(copies(client, blueprint, chunk, entities, &include).await?);
+        }
+    }
+    Ok(all)
 }
 
 /// The fields to read back for a resource: `title` and `team` when mapped, then every mapped

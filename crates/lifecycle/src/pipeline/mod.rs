@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use seen::{RelationTargets, SeenKeys};
 
 use crate::metrics::{EntitiesDeleted, RECONCILIATION_KIND};
+use crate::plan::{DeletionPlan, Plan};
 use crate::progress::ResyncProgress;
 use crate::report::{
     AbortReason, DeletionReport, FailureReason, FailureTally, KindReport, ResyncOutcome,
@@ -153,6 +154,17 @@ pub(crate) struct RunContext {
     pub id: String,
     pub cancel: ResyncCancel,
     pub progress: Arc<ResyncProgress>,
+    /// A dry run's plan (nothing is written), with the mapping to use when Port has none.
+    pub dry_run: Option<DryRun>,
+}
+
+/// What makes a run a dry run.
+#[derive(Clone)]
+pub(crate) struct DryRun {
+    /// Where the batches and the delete phase are booked instead of written.
+    pub plan: Arc<Plan>,
+    /// The mapping when the integration is not in Port yet (the defaults' `port-app-config`).
+    pub fallback_mapping: Option<ocean_mapping::PortAppConfig>,
 }
 
 /// What the kinds of a resync leave for reconciliation.
@@ -191,18 +203,36 @@ pub(crate) async fn run(
     cancel: &ResyncCancel,
     progress: Arc<ResyncProgress>,
 ) -> ResyncReport {
-    let started_at = OffsetDateTime::now_utc();
-    let clock = Instant::now();
     let run = RunContext {
         id: id.to_owned(),
         cancel: cancel.clone(),
         progress,
+        dry_run: None,
     };
+    execute(services, run).await
+}
+
+/// Runs one full resync as a dry run: every read, no write (see [`crate::plan`]). The plan
+/// is in `dry_run.plan` afterwards; the report says how the resync itself went.
+pub(crate) async fn dry_run(services: &Services, id: &str, dry_run: DryRun) -> ResyncReport {
+    let run = RunContext {
+        id: id.to_owned(),
+        cancel: ResyncCancel::new(),
+        progress: Arc::new(ResyncProgress::new(id)),
+        dry_run: Some(dry_run),
+    };
+    execute(services, run).await
+}
+
+async fn execute(services: &Services, run: RunContext) -> ResyncReport {
+    let started_at = OffsetDateTime::now_utc();
+    let clock = Instant::now();
     let mut kinds = Vec::new();
     let mut deletion = DeletionReport::default();
     services.client.clear_blueprint_cache();
     let recording = services.fence.recording();
     let outcome = run_inner(services, &run, started_at, &mut kinds, &mut deletion).await;
+    let id = run.id.as_str();
     drop(recording);
     services.client.clear_blueprint_cache();
     services.metrics.emit(EntitiesDeleted {
@@ -228,9 +258,34 @@ async fn run_inner(
     kinds: &mut Vec<KindReport>,
     deletion: &mut DeletionReport,
 ) -> ResyncOutcome {
-    let app = match mapping::load(services).await {
+    let plan = run.dry_run.as_ref().map(|d| d.plan.clone());
+    let skip_deletion = |why: String| {
+        if let Some(plan) = &plan {
+            plan.set_deletion(DeletionPlan {
+                skipped_because: Some(why),
+                ..DeletionPlan::default()
+            });
+        }
+    };
+    let loaded = match (mapping::load(services).await, &run.dry_run) {
+        (
+            Err(mapping::MappingError::NoIntegration | mapping::MappingError::NoMapping),
+            Some(DryRun {
+                fallback_mapping: Some(fallback),
+                ..
+            }),
+        ) => {
+            tracing::info!(
+                "The integration has no mapping in Port yet; planning with the default one"
+            );
+            Ok(fallback.clone())
+        }
+        (loaded, _) => loaded,
+    };
+    let app = match loaded {
         Ok(app) => app,
         Err(error) => {
+            skip_deletion(format!("the mapping could not be loaded: {error}"));
             tracing::error!(%error, "Resync failed: the mapping could not be loaded");
             return ResyncOutcome::Failed(FailureReason::Mapping(error));
         }
@@ -260,6 +315,7 @@ async fn run_inner(
         keep_failed: !app.create_missing_related_entities,
         fence: Some(services.fence.clone()),
         missing_blueprints: Arc::new(MissingBlueprints::default()),
+        plan: plan.clone(),
     };
     let mut sink = KindSink {
         relation_targets: app
@@ -272,9 +328,8 @@ async fn run_inner(
         if run.cancel.is_cancelled() {
             break;
         }
-        let include = services
-            .config
-            .changed_entity_filter
+        // A dry run always compares (it must tell updates from unchanged entities).
+        let include = (services.config.changed_entity_filter || plan.is_some())
             .then(|| diff::include_fields(&resource.port.entity.mappings));
         let spec = Arc::new(spec.with_include(include));
         let report =
@@ -312,6 +367,7 @@ async fn run_inner(
             groups: tally.groups(),
         };
         tracing::error!("Resync failed, skipping the delete phase: {reason}");
+        skip_deletion(format!("entities were refused: {reason}"));
         return ResyncOutcome::Failed(reason);
     }
     if !failed.is_empty() {
@@ -323,6 +379,7 @@ async fn run_inner(
         tracing::error!(
             "Resync failed with {errors} errors, skipping delete phase due to incomplete state ({reason})"
         );
+        skip_deletion(format!("kinds failed: {reason}"));
         return ResyncOutcome::Failed(reason);
     }
     let outcome = reconcile::reconcile(
@@ -333,9 +390,13 @@ async fn run_inner(
         &run.id,
         &run.cancel,
         deletion,
+        plan.as_deref(),
     )
     .await;
-    if let ResyncOutcome::Completed(_) = outcome {
+    if let (ResyncOutcome::Failed(reason), Some(_)) = (&outcome, &plan) {
+        skip_deletion(format!("reconciliation failed: {reason}"));
+    }
+    if let (ResyncOutcome::Completed(_), None) = (&outcome, &plan) {
         if let Err(error) = services.integration.on_resync_complete().await {
             tracing::error!(%error, "The resync-complete hook failed");
         }

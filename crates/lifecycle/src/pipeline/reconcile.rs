@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 
 use super::order::dependency_order;
 use super::{KindSink, RelationTargets, ResyncCancel, SeenKeys};
+use crate::plan::{DeletionPlan, Plan};
 use crate::report::{Deletion, DeletionReport, FailureReason, ReconcileError, ResyncOutcome};
 
 /// Whether deleting `stale` of `owned` entities exceeds the threshold (a share in `[0, 1]`).
@@ -138,7 +139,9 @@ pub(crate) async fn resolve_targets(
     Ok(keys)
 }
 
-/// Lists, decides and deletes. Returns the resync's outcome.
+/// Lists, decides and deletes — or, in a dry run (`plan`), books what it would delete and
+/// deletes nothing. Returns the resync's outcome.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn reconcile(
     client: &PortClient,
     app: &PortAppConfig,
@@ -147,6 +150,7 @@ pub(crate) async fn reconcile(
     resync_id: &str,
     cancel: &ResyncCancel,
     report: &mut DeletionReport,
+    plan: Option<&Plan>,
 ) -> ResyncOutcome {
     // Only the stale keys are kept: memory grows with what is to delete, not with the catalog.
     let mut stale: Vec<EntityKey> = Vec::new();
@@ -168,15 +172,33 @@ pub(crate) async fn reconcile(
     };
     report.owned_before = Some(listed);
     report.stale = stale.len();
+    let threshold = app.entity_deletion_threshold;
+    let verdict = |stale: usize, owned: usize, exceeded: bool, protected: usize, delete: usize| {
+        DeletionPlan {
+            runs: true,
+            skipped_because: None,
+            stale: stale as u64,
+            owned: owned as u64,
+            threshold,
+            threshold_exceeded: exceeded,
+            protected: protected as u64,
+            delete: delete as u64,
+        }
+    };
     if stale.is_empty() {
+        if let Some(plan) = plan {
+            plan.set_deletion(verdict(0, sink.seen.len(), false, 0, 0));
+        }
         tracing::info!(owned = listed, "No stale entities to delete");
         return ResyncOutcome::Completed(Deletion::NothingStale);
     }
     // Everything the integration owns now: listed (not updated since the start) ∪ seen.
     // listed ∩ seen = listed − stale, so |listed ∪ seen| = seen + stale.
     let owned_now = sink.seen.len() + stale.len();
-    let threshold = app.entity_deletion_threshold;
     if exceeds_threshold(stale.len(), owned_now, threshold) {
+        if let Some(plan) = plan {
+            plan.set_deletion(verdict(stale.len(), owned_now, true, 0, 0));
+        }
         let decision = Deletion::ThresholdExceeded {
             stale: stale.len(),
             owned: owned_now,
@@ -200,8 +222,20 @@ pub(crate) async fn reconcile(
         }
         _ => None,
     };
+    let stale_count = stale.len();
     let (to_delete, protected) = deletable(stale, &sink.seen, protect.as_ref());
     report.protected = protected;
+    if let Some(plan) = plan {
+        plan.record_deletes(&to_delete);
+        plan.set_deletion(verdict(
+            stale_count,
+            owned_now,
+            false,
+            protected,
+            to_delete.len(),
+        ));
+        return ResyncOutcome::Completed(Deletion::Done);
+    }
     if protected > 0 {
         tracing::info!(
             protected,

@@ -18,8 +18,9 @@ use ocean_port_client::{
 };
 use serde_json::Value;
 
-use super::diff::diff;
+use super::diff::{diff, port_copies};
 use crate::fence::LiveWrites;
+use crate::plan::Plan;
 use crate::report::{FailureTally, Refusal};
 
 /// What every batch of one kind (or one live event) shares.
@@ -35,6 +36,9 @@ pub(crate) struct WriteSpec {
     pub fence: Option<Arc<LiveWrites>>,
     /// Blueprints Port said do not exist, shared by the batches of one resync (or event).
     pub missing_blueprints: Arc<MissingBlueprints>,
+    /// A dry run's plan: batches are compared with Port's copies and booked there, never
+    /// written.
+    pub plan: Option<Arc<Plan>>,
 }
 
 impl WriteSpec {
@@ -47,6 +51,7 @@ impl WriteSpec {
             keep_failed: self.keep_failed,
             fence: self.fence.clone(),
             missing_blueprints: self.missing_blueprints.clone(),
+            plan: self.plan.clone(),
         }
     }
 }
@@ -96,6 +101,9 @@ pub(crate) async fn write(
     entities: Vec<Entity>,
     fetched_at: Option<Instant>,
 ) -> WriteOutcome {
+    if let Some(plan) = &spec.plan {
+        return plan_batch(&spec, plan, entities).await;
+    }
     let diffed = diff(
         &spec.client,
         spec.fence.as_deref(),
@@ -111,6 +119,51 @@ pub(crate) async fn write(
         ..WriteOutcome::default()
     };
     upsert(&spec, diffed.to_write, &mut outcome).await;
+    outcome
+}
+
+/// A dry run's batch: each entity compared with Port's copy and booked in the plan as a
+/// create, an update or unchanged. If Port's copies cannot be read, the batch counts as failed
+/// (so the plan claims no deletion on an incomplete comparison).
+async fn plan_batch(spec: &WriteSpec, plan: &Plan, entities: Vec<Entity>) -> WriteOutcome {
+    let mut outcome = WriteOutcome::default();
+    let (comparable, unresolved): (Vec<Entity>, Vec<Entity>) = entities
+        .into_iter()
+        .partition(|e| !e.uses_search_identifier());
+    for entity in &unresolved {
+        plan.record_unresolved(entity);
+        outcome.upserted += 1;
+    }
+    if comparable.is_empty() {
+        return outcome;
+    }
+    let include = spec.include.as_deref().unwrap_or(&[]);
+    match port_copies(&spec.client, &comparable, include).await {
+        Ok(copies) => {
+            for entity in &comparable {
+                if plan.record(entity, copies.get(&entity.key())) {
+                    outcome.upserted += 1;
+                } else {
+                    outcome.unchanged += 1;
+                }
+            }
+        }
+        Err(error) => {
+            let reason = Refusal::Port {
+                status: None,
+                message: format!("reading Port's copies for the dry run failed: {error}"),
+            };
+            for entity in &comparable {
+                outcome.failed += 1;
+                outcome.failures.add(
+                    &blueprint_text(entity),
+                    &reason,
+                    &entity.identifier.to_string(),
+                    1,
+                );
+            }
+        }
+    }
     outcome
 }
 

@@ -81,7 +81,7 @@ fmt:
 
 # End to end (10k and 100k records into the emulator: wall time, entities/s, peak RSS of the
 # static binary that ships; the largest again with 30 % of Port's answers 429/503: wall time and
-# retries); then `ocean map` as a whole process on 100k and 1M records beside Python Ocean's own
+# retries; the largest resynced, then planned again with --dry-run: wall time and peak RSS); then `ocean map` as a whole process on 100k and 1M records beside Python Ocean's own
 # mapping (its JQEntityProcessor, installed into target/python-ocean-venv when missing) on 10k of
 # the same records; then the mapping and emulator-ingest benches; then the GitHub integration
 # resyncing a fixture organization of 2,000 repositories twice (the second time on conditional

@@ -6,6 +6,10 @@
 //! spawn to exit (startup and reconciliation included), entities per second, CPU time, and the
 //! integration's peak RSS (from the kernel's accounting at exit, see [`crate::measure`]).
 //!
+//! Then a dry run: the largest count resynced into a fresh emulator, then planned again with
+//! `--dry-run` at `itemRevision` 1 (wall time and peak RSS beside the resync's; Port must be
+//! unchanged afterwards).
+//!
 //! Then `ocean map` as a whole process on the same records beside Python Ocean's own mapping,
 //! both measured in this run ([`crate::map_bench`]).
 //!
@@ -165,7 +169,134 @@ fn end_to_end(ws: &Workspace, options: &BenchOptions) -> Result<Vec<E2eRun>> {
         print_fault_table(clean, &faulted);
         runs.push(faulted);
     }
+    if let Some(&records) = options.records.iter().max() {
+        println!(
+            "\nDry run: {records} records resynced, then planned again at itemRevision 1 (--dry-run)…"
+        );
+        let (resync, dry) = dry_run_pair(ws, &emulator, &binary, &resources, &scratch, records)?;
+        print_dry_run_table(records, &resync, &dry);
+    }
     Ok(runs)
+}
+
+/// The dry run's targets: at most this multiple of the real resync's wall time…
+pub const TARGET_DRY_RUN_TIME_RATIO: f64 = 1.5;
+/// …and under this peak RSS, MB (10^6 bytes).
+pub const TARGET_DRY_RUN_PEAK_RSS_MB: f64 = 60.0;
+
+/// A resync of `records` into a fresh emulator, then a dry run of the same records at
+/// `itemRevision` 1 (a tenth of the items change) against what it stored. The dry run must
+/// write nothing: the emulator's counts are the same before and after.
+fn dry_run_pair(
+    ws: &Workspace,
+    emulator_binary: &Path,
+    binary: &Path,
+    resources: &Path,
+    scratch: &Path,
+    records: u64,
+) -> Result<(Measurement, Measurement)> {
+    let identifier = "fake-bench-dry-run";
+    let emulator = Emulator::start(
+        emulator_binary,
+        &scratch.join(format!("port-emulator-{records}-dry-run.log")),
+    )?;
+    let run = |revision: u64, args: Vec<String>, log: PathBuf| -> Result<Measurement> {
+        let mut env = emulator.ocean_env();
+        env.extend(run::once_env(identifier)?);
+        env.extend(
+            [
+                (
+                    "OCEAN__RESOURCES_PATH",
+                    resources.to_string_lossy().into_owned(),
+                ),
+                ("OCEAN__INITIALIZE_PORT_RESOURCES", "true".into()),
+                (
+                    "OCEAN__INTEGRATION__CONFIG__ITEM_COUNT",
+                    records.to_string(),
+                ),
+                (
+                    "OCEAN__INTEGRATION__CONFIG__ITEM_REVISION",
+                    revision.to_string(),
+                ),
+                ("OCEAN__INTEGRATION__CONFIG__PAGE_SIZE", "100".into()),
+                ("APPLICATION__LOG_LEVEL", "WARNING".into()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        let measured = run::run(&RunSpec {
+            binary: binary.to_owned(),
+            runner: None,
+            cwd: ws.integration_dir("fake"),
+            env,
+            log: log.clone(),
+            echo: false,
+            measurer: None,
+            args,
+        })?;
+        if !measured.success() {
+            bail!(
+                "the run failed (exit {:?}); last lines of {}:\n{}",
+                measured.code,
+                ws.display(&log),
+                emulator::tail(&log, 15)
+            );
+        }
+        Ok(measured)
+    };
+    let resync = run(
+        0,
+        Vec::new(),
+        scratch.join(format!("ocean-fake-{records}-resync.log")),
+    )?;
+    let stored = emulator.count("benchItem")?;
+    let plan_log = scratch.join(format!("ocean-fake-{records}-dry-run.log"));
+    let dry = run(1, vec!["--dry-run".into()], plan_log.clone())?;
+    let after = emulator.count("benchItem")?;
+    let plan = std::fs::read_to_string(&plan_log)
+        .with_context(|| format!("reading {}", plan_log.display()))?;
+    emulator.stop()?;
+    if after != stored || !plan.contains("Dry run: nothing was written to Port.") {
+        bail!(
+            "the dry run changed Port ({stored} → {after} items) or printed no plan; see {}",
+            ws.display(&plan_log)
+        );
+    }
+    Ok((resync, dry))
+}
+
+fn print_dry_run_table(records: u64, resync: &Measurement, dry: &Measurement) {
+    println!();
+    println!(
+        "Dry run of the benchmark workload ({records} records; the plan compares every entity with Port's copy):"
+    );
+    println!(
+        "  {:>10} {:>9} {:>10} {:>11}",
+        "", "wall s", "CPU s", "peak RSS"
+    );
+    for (label, m) in [("resync", resync), ("dry run", dry)] {
+        println!(
+            "  {:>10} {:>9.2} {:>10.2} {:>7.1} MiB",
+            label,
+            m.wall.as_secs_f64(),
+            (m.user + m.system).as_secs_f64(),
+            m.max_rss_mib()
+        );
+    }
+    let ratio = dry.wall.as_secs_f64() / resync.wall.as_secs_f64().max(1e-9);
+    let mb = dry.max_rss_kib as f64 * 1024.0 / 1e6;
+    println!(
+        "  dry run / resync wall time: {ratio:.2} (target ≤ {TARGET_DRY_RUN_TIME_RATIO}: {}); dry-run peak RSS {mb:.1} MB (target < {TARGET_DRY_RUN_PEAK_RSS_MB:.0} MB: {})",
+        if ratio <= TARGET_DRY_RUN_TIME_RATIO {
+            "met"
+        } else {
+            "MISSED"
+        },
+        if mb < TARGET_DRY_RUN_PEAK_RSS_MB {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
 }
 
 pub(crate) fn run_once(
@@ -220,6 +351,7 @@ pub(crate) fn run_once(
         log: log.clone(),
         echo: false,
         measurer: None,
+        args: Vec::new(),
     })?;
     let stored = emulator.count("benchItem")?;
     let status = emulator.last_resync_status(identifier)?;

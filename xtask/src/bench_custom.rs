@@ -170,6 +170,7 @@ pub fn bench(ws: &Workspace, options: &CustomBenchOptions) -> Result<CustomRun> 
         log: log.clone(),
         echo: false,
         measurer: None,
+        args: Vec::new(),
     })?;
     let counters: Value = fixture.take_counters()?;
     let status = emulator.last_resync_status(identifier)?;

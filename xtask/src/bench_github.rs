@@ -174,6 +174,7 @@ pub fn bench(ws: &Workspace, options: &GithubBenchOptions) -> Result<Vec<GithubR
             log: log.clone(),
             echo: false,
             measurer: None,
+            args: Vec::new(),
         })?;
         let counters = fixture.take_counters()?;
         let status = emulator.last_resync_status(identifier)?;

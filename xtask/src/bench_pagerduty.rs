@@ -124,6 +124,7 @@ pub fn bench(ws: &Workspace, options: &PagerDutyBenchOptions) -> Result<PagerDut
         log: log.clone(),
         echo: false,
         measurer: None,
+        args: Vec::new(),
     })?;
     let counters = fixture.take_counters()?;
     let status = emulator.last_resync_status(identifier)?;

@@ -136,6 +136,7 @@ pub fn resync_once(
         log: log.clone(),
         echo: options.echo_logs,
         measurer: options.measurer.clone(),
+        args: Vec::new(),
     })?;
     let blueprints = run::blueprint_ids(&dir.join(".port/resources"))?;
     let mut entities = Vec::new();

@@ -31,6 +31,8 @@ pub struct RunSpec {
     /// The xtask executable that measures the run (`xtask __measure`); `None`: the running one
     /// (tests, whose executable is not xtask, name `CARGO_BIN_EXE_xtask`).
     pub measurer: Option<PathBuf>,
+    /// Arguments of the integration (`--dry-run`).
+    pub args: Vec<String>,
 }
 
 /// The environment every run gets: one resync then exit, the integration identifier, and its
@@ -63,6 +65,7 @@ pub fn run(spec: &RunSpec) -> Result<Measurement> {
         command.push(runner.clone().into());
     }
     command.push(spec.binary.clone().into());
+    command.extend(spec.args.iter().map(OsString::from));
     let log = Arc::new(Mutex::new(
         File::create(&spec.log).with_context(|| format!("creating {}", spec.log.display()))?,
     ));

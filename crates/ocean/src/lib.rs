@@ -45,13 +45,15 @@
 //! framework's settings for third-party calls (client timeout, OAuth access-token file).
 //!
 //! The binary then takes Python Ocean's `ocean sail` flags (`--once`, `-l/--log-level`,
-//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config` and
-//! `--sample KIND` (print the first page of a kind as JSON, read-only, without Port), and
+//! `-p/--port`, `-i/--initialize-port-resources <bool>`, `[PATH]`) plus `--print-config`,
+//! `--sample KIND` (print the first page of a kind as JSON, read-only, without Port) and
+//! `--dry-run` (plan one resync and print the plan; nothing is written to Port), and
 //! reads `config.yaml`, `.env` and `OCEAN__…` variables from the working directory and
-//! `.port/spec.*` and `.port/resources` from `PATH`. Except for `--once`, it serves HTTP on
-//! `APPLICATION__HOST:APPLICATION__PORT` (default `0.0.0.0:8000`): health, `/metrics`, the
-//! integration's webhooks and, with the WEBHOOK listener, `POST /resync`. SIGTERM or SIGINT stop
-//! it gracefully within seconds (a running resync is aborted and deletes nothing).
+//! `.port/spec.*` and `.port/resources` from `PATH`. Except for `--once` and `--dry-run`, it
+//! serves HTTP on `APPLICATION__HOST:APPLICATION__PORT` (default `0.0.0.0:8000`): health,
+//! `/metrics`, the integration's webhooks and, with the WEBHOOK listener, `POST /resync`.
+//! SIGTERM or SIGINT stop it gracefully within seconds (a running resync is aborted and
+//! deletes nothing).
 //!
 //! # Calling the third-party API: [`http`]
 //!

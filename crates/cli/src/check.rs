@@ -80,6 +80,9 @@ pub struct Options {
     pub items: Option<PathBuf>,
     /// The kind of `items`.
     pub kind: Option<String>,
+    /// Blueprints read from Port (`--port`), by identifier, with where they came from; used
+    /// instead of the blueprints file.
+    pub port_blueprints: Option<(String, HashMap<String, Value>)>,
 }
 
 /// How bad a finding is.
@@ -163,7 +166,7 @@ impl Finding {
 pub struct Report {
     /// The mapping checked.
     pub config: PathBuf,
-    /// The blueprints file, when there was one.
+    /// The blueprints file (or Port's address, with `--port`), when there was one.
     pub blueprints: Option<PathBuf>,
     /// Resources in the mapping.
     pub resources: usize,
@@ -240,6 +243,81 @@ impl Report {
         );
         out
     }
+}
+
+/// The blueprints `config` writes to: each resource's constant blueprint (`--port` reads them,
+/// then the targets of their relations, from Port).
+pub fn referenced_blueprints(config: &PortAppConfig) -> Vec<String> {
+    let mut names: Vec<String> = config
+        .resources
+        .iter()
+        .filter_map(|r| constant_string(&r.port.entity.mappings.blueprint))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Reads from Port the blueprints `config` writes to ([`referenced_blueprints`]) and the
+/// targets of their relations, for `ocean check --port`. `env` supplies Ocean's settings:
+/// `OCEAN__PORT__CLIENT_ID` and `OCEAN__PORT__CLIENT_SECRET` (required) and
+/// `OCEAN__PORT__BASE_URL` (default `https://api.getport.io`). Only reads are sent. A blueprint
+/// Port does not have is left out, so the check reports it missing.
+pub fn blueprints_from_port(
+    config: &PortAppConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<(String, HashMap<String, Value>)> {
+    use ocean_port_client::{IntegrationIdentity, PortClient, PortClientConfig};
+    let base_url = env("OCEAN__PORT__BASE_URL")
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "https://api.getport.io".to_owned());
+    let required = |name: &str| {
+        env(name).filter(|v| !v.trim().is_empty()).with_context(|| {
+            format!("--port reads the blueprints from Port: set {name} (and the other OCEAN__PORT__ settings)")
+        })
+    };
+    let client_id = required("OCEAN__PORT__CLIENT_ID")?;
+    let client_secret = required("OCEAN__PORT__CLIENT_SECRET")?;
+    let identity =
+        IntegrationIdentity::new("ocean-check", env!("CARGO_PKG_VERSION"), "ocean-check");
+    let client = PortClient::new(PortClientConfig::new(
+        base_url.clone(),
+        client_id,
+        client_secret,
+        identity,
+    ))
+    .with_context(|| format!("connecting to Port at {base_url}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut found: HashMap<String, Value> = HashMap::new();
+    runtime.block_on(async {
+        let mut wanted = referenced_blueprints(config);
+        // The mapping's blueprints, then (one level) the targets of their relations.
+        for round in 0..2 {
+            let mut targets = Vec::new();
+            for name in std::mem::take(&mut wanted) {
+                if found.contains_key(&name) {
+                    continue;
+                }
+                let blueprint = client.get_blueprint(&name).await.with_context(|| {
+                    format!("reading the blueprint {name:?} from Port at {base_url}")
+                })?;
+                if let Some(blueprint) = blueprint {
+                    targets.extend(blueprint.relations.values().map(|r| r.target.clone()));
+                    found.insert(name, blueprint.raw);
+                }
+            }
+            if round == 0 {
+                targets.sort();
+                targets.dedup();
+                wanted = targets;
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok((format!("Port at {base_url}"), found))
 }
 
 /// The integration's mapping: `port-app-config.yml`, `.yaml` or `.json` under `.port/resources`.
@@ -408,9 +486,15 @@ pub fn run(options: &Options) -> anyhow::Result<Report> {
         .blueprints
         .clone()
         .or_else(|| Some(path.join(".port/resources/blueprints.json")).filter(|p| p.is_file()));
-    let blueprints = match &blueprints_path {
-        Some(p) => Some(load_blueprints(p)?),
-        None => {
+    let from_port = options.port_blueprints.as_ref();
+    let blueprints_path = match from_port {
+        Some((label, _)) => Some(PathBuf::from(label)),
+        None => blueprints_path,
+    };
+    let blueprints = match (&blueprints_path, from_port) {
+        (_, Some((_, map))) => Some(map.clone()),
+        (Some(p), None) => Some(load_blueprints(p)?),
+        (None, None) => {
             c.push(Finding::general(
                 None,
                 "blueprints",

@@ -1,6 +1,7 @@
 //! `ocean check` end to end: the built binary on a fixture integration with one of each mistake
 //! (each reported with its resource, field and expression; errors and warnings apart; exit 1),
-//! on every shipped integration (no error), and with `--config`, `--blueprints`, `--items`.
+//! on every shipped integration (no error), with `--config`, `--blueprints`, `--items`, and
+//! with `--port` against the Port emulator.
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -395,4 +396,92 @@ resources:
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("has no port-app-config"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_checks_against_the_blueprints_port_holds() {
+    let emulator = port_emulator::spawn(port_emulator::EmulatorConfig::default())
+        .await
+        .expect("the emulator starts");
+    // Port's `service` has the property the mapping misspells; the file's does not.
+    let file = broken().join(".port/resources/blueprints.json");
+    let mut blueprints: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    // Relation targets first (Port refuses a relation to a blueprint it lacks).
+    blueprints.insert(
+        0,
+        json!({"identifier": "person", "title": "Person", "schema": {"properties": {}}}),
+    );
+    blueprints.sort_by_key(|b| b["identifier"] == "service");
+    for mut blueprint in blueprints {
+        if blueprint["identifier"] == "service" {
+            blueprint["schema"]["properties"]["teir"] = json!({"type": "string", "title": "Teir"});
+        }
+        emulator.create_blueprint(blueprint).await.unwrap();
+    }
+    let run = |with_credentials: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ocean"));
+        command
+            .args([
+                "check",
+                broken().to_str().unwrap(),
+                "--port",
+                "--output",
+                "json",
+            ])
+            .env_remove("OCEAN__PORT__CLIENT_ID")
+            .env_remove("OCEAN__PORT__CLIENT_SECRET")
+            .env("OCEAN__PORT__BASE_URL", emulator.base_url());
+        if with_credentials {
+            command
+                .env("OCEAN__PORT__CLIENT_ID", emulator.client_id())
+                .env(
+                    "OCEAN__PORT__CLIENT_SECRET",
+                    emulator.client_secret().expose(),
+                );
+        }
+        tokio::task::block_in_place(|| command.output().expect("ocean runs"))
+    };
+    let out = run(true);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_report(&out);
+    let messages: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("\"teir\" does not exist")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("relation \"squad\" does not exist")),
+        "{messages:?}"
+    );
+    // Only reads reached Port.
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.path.ends_with("/access_token")),
+        "{:?}",
+        emulator.requests()
+    );
+    let missing = run(false);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("OCEAN__PORT__CLIENT_ID"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
 }

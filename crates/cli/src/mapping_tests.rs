@@ -146,38 +146,13 @@ pub struct Options {
     pub filter: Option<String>,
 }
 
-/// The integration's mapping: `port-app-config.yml`, `.yaml` or `.json` under `.port/resources`.
-pub fn default_config(path: &Path) -> anyhow::Result<PathBuf> {
-    let resources = path.join(".port/resources");
-    [
-        "port-app-config.yml",
-        "port-app-config.yaml",
-        "port-app-config.json",
-    ]
-    .iter()
-    .map(|name| resources.join(name))
-    .find(|p| p.is_file())
-    .with_context(|| format!("{} has no port-app-config", resources.display()))
-}
-
-/// Reads a port-app-config file (YAML or JSON), errors naming the file.
-pub fn load_config(path: &Path) -> anyhow::Result<PortAppConfig> {
-    let name = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read the config {name}"))?;
-    if text.trim().is_empty() {
-        bail!("{name}: the config is empty");
-    }
-    Ok(PortAppConfig::from_yaml_str(&text, &name)?)
-}
-
 /// Runs every case.
 pub fn run(options: &Options) -> anyhow::Result<Report> {
     let config_path = match &options.config {
         Some(c) => c.clone(),
-        None => default_config(&options.path)?,
+        None => crate::check::default_config(&options.path)?,
     };
-    let config = load_config(&config_path)?;
+    let config = crate::check::load_config(&config_path)?;
     let cases_dir = options.path.join(CASES_DIR);
     let mut names: Vec<String> = std::fs::read_dir(&cases_dir)
         .with_context(|| {

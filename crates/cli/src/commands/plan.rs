@@ -1,7 +1,6 @@
 //! `ocean plan [PATH]`: `ocean sail --dry-run` — one resync planned, nothing written to Port.
 
 use clap::{Arg, ArgMatches, Command, value_parser};
-use ocean_cli::sail::SailOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,15 +50,5 @@ pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
         passthrough.extend(["--log-level".to_owned(), level.clone()]);
     }
     plan_passthrough(args, &mut passthrough);
-    ocean_cli::sail::sail(&SailOptions {
-        path: args
-            .get_one::<PathBuf>("path")
-            .expect("has a default")
-            .clone(),
-        passthrough,
-        profile: args
-            .get_one::<String>("profile")
-            .expect("has a default")
-            .clone(),
-    })
+    super::sail::run(args, passthrough)
 }

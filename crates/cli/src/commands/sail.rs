@@ -140,6 +140,11 @@ pub fn exec(args: &ArgMatches) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--output, --show and --max-deletes go with --dry-run");
     }
+    run(args, passthrough)
+}
+
+/// Runs the integration of `args`' `path`, built with its `profile`, with `passthrough`.
+pub fn run(args: &ArgMatches, passthrough: Vec<String>) -> anyhow::Result<ExitCode> {
     ocean_cli::sail::sail(&SailOptions {
         path: args
             .get_one::<PathBuf>("path")

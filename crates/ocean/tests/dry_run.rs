@@ -90,6 +90,16 @@ async fn start(
         .expect("the integration starts")
 }
 
+/// The integration resynced with `before` into a fresh Port, then started again with `after`
+/// against the same Port (nothing run yet).
+async fn resynced_then(dir: &Path, before: Value, after: Value) -> TestOcean {
+    project(dir);
+    let ocean = start(dir, before, None).await;
+    assert!(ocean.resync().await.is_success());
+    let port = ocean.stop().await;
+    start(dir, after, Some(port)).await
+}
+
 /// Requests that change something in Port (searches, the owned-entity listing and the token
 /// request are reads sent as POST).
 fn writes(requests: &[ocean::testing::RecordedRequest]) -> Vec<String> {
@@ -108,22 +118,11 @@ fn writes(requests: &[ocean::testing::RecordedRequest]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_plans_exactly_what_the_resync_would_do_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path());
-    // Port holds g-00..g-29 and n-1.
-    let ocean = start(
+    // Port holds g-00..g-29 and n-1; now the API lists g-02..g-31 with g-02..g-04 changed.
+    let ocean = resynced_then(
         dir.path(),
         json!({"skip": 0, "count": 30, "changed": 0}),
-        None,
-    )
-    .await;
-    assert!(ocean.resync().await.is_success());
-    let port = ocean.stop().await;
-
-    // Now the API lists g-02..g-31 with g-02..g-04 changed.
-    let ocean = start(
-        dir.path(),
         json!({"skip": 2, "count": 32, "changed": 5}),
-        Some(port),
     )
     .await;
     let before = ocean.port().requests().len();
@@ -196,19 +195,10 @@ async fn a_dry_run_plans_exactly_what_the_resync_would_do_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_kind_means_the_plan_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path());
-    let ocean = start(
+    let ocean = resynced_then(
         dir.path(),
         json!({"skip": 0, "count": 12, "changed": 0}),
-        None,
-    )
-    .await;
-    assert!(ocean.resync().await.is_success());
-    let port = ocean.stop().await;
-    let ocean = start(
-        dir.path(),
         json!({"skip": 6, "count": 12, "changed": 0, "fail_notes": true}),
-        Some(port),
     )
     .await;
     let before = ocean.port().requests().len();

@@ -105,49 +105,22 @@ async fn changed_only(
     entities: &[Entity],
     include: &[String],
 ) -> Result<Vec<usize>, PortError> {
-    let include: Vec<&str> = include.iter().map(String::as_str).collect();
-    // Group by blueprint so that each search names one blueprint.
-    let mut groups: Vec<(&Value, Vec<usize>)> = Vec::new();
-    for (i, entity) in entities.iter().enumerate() {
-        match groups.iter_mut().find(|(bp, _)| **bp == entity.blueprint) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((&entity.blueprint, vec![i])),
-        }
-    }
-    let mut changed = Vec::new();
-    for (blueprint, members) in groups {
-        for chunk in members.chunks(SEARCH_IDENTIFIERS_CHUNK) {
-            let in_port = copies(client, blueprint, chunk, entities, &include).await?;
-            for &i in chunk {
-                let entity = &entities[i];
-                match in_port.get(&entity.key()) {
-                    Some(current) if !is_changed(current, entity) => {}
-                    _ => changed.push(i),
-                }
-            }
-        }
-    }
-    changed.sort_unstable();
-    Ok(changed)
+    let in_port = port_copies(client, entities, include).await?;
+    Ok(entities
+        .iter()
+        .enumerate()
+        .filter(|(_, entity)| {
+            in_port
+                .get(&entity.key())
+                .is_none_or(|current| is_changed(current, entity))
+        })
+        .map(|(i, _)| i)
+        .collect())
 }
 
-/// Port's copies of `entities[members]` (all of `blueprint`), restricted to `include`.
-async fn copies(
-    client: &PortClient,
-    blueprint: &Value,
-    members: &[usize],
-    entities: &[Entity],
-    include: &[&str],
-) -> Result<HashMap<EntityKey, Entity>, PortError> {
-    let ids: Vec<&Value> = members.iter().map(|&i| &entities[i].identifier).collect();
-    let found = client
-        .search_by_identifiers(blueprint, &ids, include, UserAgentFeature::Exporter)
-        .await?;
-    Ok(found.into_iter().map(|e| (e.key(), e)).collect())
-}
-
-/// Port's copies of `entities` (none may use a search identifier), restricted to `include`:
-/// what a dry run compares each mapped entity with, whatever the batch's size.
+/// Port's copies of `entities` (none may use a search identifier), restricted to `include`,
+/// searched per blueprint in chunks of identifiers: what the changed-entity filter and a dry
+/// run compare each mapped entity with.
 pub(crate) async fn port_copies(
     client: &PortClient,
     entities: &[Entity],
@@ -164,7 +137,11 @@ pub(crate) async fn port_copies(
     let mut all = HashMap::new();
     for (blueprint, members) in groups {
         for chunk in members.chunks(SEARCH_IDENTIFIERS_CHUNK) {
-            all.extend(copies(client, blueprint, chunk, entities, &include).await?);
+            let ids: Vec<&Value> = chunk.iter().map(|&i| &entities[i].identifier).collect();
+            let found = client
+                .search_by_identifiers(blueprint, &ids, &include, UserAgentFeature::Exporter)
+                .await?;
+            all.extend(found.into_iter().map(|e| (e.key(), e)));
         }
     }
     Ok(all)
